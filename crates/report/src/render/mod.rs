@@ -1,0 +1,58 @@
+//! Renderers: sinks that write a [`Report`] to any writer.
+
+mod console;
+mod json;
+mod junit;
+mod markdown;
+
+use std::io::Write;
+use std::time::Duration;
+
+pub use console::Console;
+pub use json::{JSON_SCHEMA, Json};
+pub use junit::Junit;
+pub use markdown::Markdown;
+
+use crate::{Error, Report};
+
+/// Writes a report in one format.
+pub trait Render {
+    /// Writes `report` to `out`.
+    fn render(&self, report: &Report, out: &mut dyn Write) -> Result<(), Error>;
+
+    /// Renders into a string.
+    fn render_to_string(&self, report: &Report) -> Result<String, Error> {
+        let mut buf = Vec::new();
+        self.render(report, &mut buf)?;
+        // Every renderer writes UTF-8; a lossy conversion can only matter if one does not.
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+}
+
+/// Formats a duration the way every renderer shows it: `850µs`, `12ms`, `1.25s`, `2m05s`.
+pub fn format_duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{}ms", micros / 1_000)
+    } else if micros < 60_000_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        let secs = d.as_secs();
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_micros(850)), "850µs");
+        assert_eq!(format_duration(Duration::from_millis(12)), "12ms");
+        assert_eq!(format_duration(Duration::from_millis(1250)), "1.25s");
+        assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
+    }
+}
