@@ -1,0 +1,42 @@
+//! Real servers and network faults for shipgate's tests.
+//!
+//! Every server starts from the machine's Debian packages in its own temporary
+//! directory, on a free port of 127.0.0.1, and is stopped and deleted when its handle
+//! drops. Nothing is shared between tests, so they run in parallel.
+//!
+//! | type | package | ready when |
+//! |------|---------|-----------|
+//! | [`Postgres`] | `postgresql` | the log says it accepts connections |
+//! | [`MariaDb`] | `mariadb-server` | the log says it is ready for connections |
+//! | [`Redis`] | `redis-server` | `PING` answers `+PONG` |
+//! | [`Nginx`] | `nginx` | `GET /` answers |
+//!
+//! When a binary is missing, `start` fails with [`ErrorKind::MissingBinary`] and a
+//! message naming the package to install. Tests must `expect` it, never skip.
+//!
+//! Fault fixtures for timeouts and error handling: [`RefusingPort`] (connections are
+//! refused), [`BlackHole`] (accepts, never answers), [`CloseMidResponse`] (sends half an
+//! HTTP response, then closes).
+//!
+//! ```no_run
+//! let redis = shipgate_testkit::Redis::start().expect("redis-server");
+//! println!("redis at {}", redis.url());
+//! let hole = shipgate_testkit::BlackHole::start().unwrap();
+//! println!("connect to {} and wait forever", hole.addr());
+//! ```
+
+mod error;
+mod faults;
+mod mariadb;
+mod nginx;
+mod postgres;
+mod process;
+mod redis;
+
+pub use error::{Error, ErrorKind};
+pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
+pub use mariadb::MariaDb;
+pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
+pub use postgres::Postgres;
+pub use process::free_port;
+pub use redis::Redis;
