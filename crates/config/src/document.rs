@@ -148,20 +148,20 @@ impl Document {
                 }
             }
         }
-        if let Some(name) = environment {
-            if !environment_names.iter().any(|n| n == name) {
-                let known = if environment_names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    environment_names.join(", ")
-                };
-                return Err(Error::new(
-                    ErrorKind::UnknownEnvironment,
-                    &path,
-                    format!("no environment `{name}`: add an [environments.{name}] table (environments defined: {known})"),
-                )
-                .with_hint(did_you_mean(name, environment_names.iter().map(String::as_str))));
-            }
+        if let Some(name) = environment
+            && !environment_names.iter().any(|n| n == name)
+        {
+            let known = if environment_names.is_empty() {
+                "none".to_owned()
+            } else {
+                environment_names.join(", ")
+            };
+            return Err(Error::new(
+                ErrorKind::UnknownEnvironment,
+                &path,
+                format!("no environment `{name}`: add an [environments.{name}] table (environments defined: {known})"),
+            )
+            .with_hint(did_you_mean(name, environment_names.iter().map(String::as_str))));
         }
 
         Ok(Self {

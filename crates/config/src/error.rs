@@ -30,16 +30,27 @@ pub enum ErrorKind {
 }
 
 /// A configuration error that says where: file, line, column, the line itself, and a hint.
-#[derive(Debug, thiserror::Error)]
-pub struct Error {
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     path: PathBuf,
     location: Option<Location>,
     message: String,
     snippet: Option<Snippet>,
     hint: Option<String>,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 #[derive(Debug)]
@@ -59,6 +70,7 @@ impl Error {
     ) -> Self {
         let mut err = Self::new(kind, path, message);
         if let Some(span) = span {
+            let err_inner = &mut err.0;
             let start = floor_char_boundary(source, span.start.min(source.len()));
             let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
             let line_end = source[start..]
@@ -70,8 +82,8 @@ impl Error {
             let line_text = source[line_start..line_end]
                 .trim_end_matches('\r')
                 .to_owned();
-            err.location = Some(Location { line, column });
-            err.snippet = Some(Snippet {
+            err_inner.location = Some(Location { line, column });
+            err_inner.snippet = Some(Snippet {
                 width: source[start..end].chars().count().max(1),
                 line_text,
             });
@@ -81,7 +93,7 @@ impl Error {
 
     /// An error about the file as a whole.
     pub(crate) fn new(kind: ErrorKind, path: &Path, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             path: path.to_owned(),
             location: None,
@@ -89,11 +101,11 @@ impl Error {
             snippet: None,
             hint: None,
             source: None,
-        }
+        }))
     }
 
     pub(crate) fn with_hint(mut self, hint: Option<String>) -> Self {
-        self.hint = hint;
+        self.0.hint = hint;
         self
     }
 
@@ -101,44 +113,45 @@ impl Error {
         mut self,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.0.path
     }
 
     /// Where in the file, when the error is about one place.
     pub fn location(&self) -> Option<Location> {
-        self.location
+        self.0.location
     }
 
     /// What is wrong, without the position.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// A suggestion, e.g. "did you mean `timeout`?".
     pub fn hint(&self) -> Option<&str> {
-        self.hint.as_deref()
+        self.0.hint.as_deref()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(loc) = self.location {
+        let this = &self.0;
+        write!(f, "{}", this.path.display())?;
+        if let Some(loc) = this.location {
             write!(f, ":{}:{}", loc.line, loc.column)?;
         }
-        write!(f, ": {}", self.message)?;
-        if let (Some(loc), Some(snippet)) = (self.location, &self.snippet) {
+        write!(f, ": {}", this.message)?;
+        if let (Some(loc), Some(snippet)) = (this.location, &this.snippet) {
             let gutter = loc.line.to_string().len();
             write!(f, "\n{:gutter$} |", "")?;
             write!(f, "\n{} | {}", loc.line, snippet.line_text)?;
@@ -151,7 +164,7 @@ impl fmt::Display for Error {
                 pad = loc.column - 1
             )?;
         }
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &this.hint {
             write!(f, "\n  = help: {hint}")?;
         }
         Ok(())

@@ -71,10 +71,10 @@ impl Render for Console {
                 name = finding.name,
             );
             writeln!(out, "{}", line.trim_end())?;
-            if finding.outcome != Outcome::Pass {
-                if let Some(rec) = &finding.recommendation {
-                    writeln!(out, "        -> {}", first_line(rec))?;
-                }
+            if finding.outcome != Outcome::Pass
+                && let Some(rec) = &finding.recommendation
+            {
+                writeln!(out, "        -> {}", first_line(rec))?;
             }
         }
         let s = report.summary();

@@ -1,0 +1,125 @@
+//! Architecture invariants from docs/ARCHITECTURE.md, checked against `cargo metadata`.
+//!
+//! Each workspace member is listed in [`LAYERS`] with the shipgate crates it may use.
+//! A new crate, or a new edge between crates, fails CI until it is added here and in
+//! docs/ARCHITECTURE.md, so the code map cannot drift from the code.
+
+use serde_json::Value;
+
+use crate::run::{Cmd, Failed, workspace_root};
+
+/// Member, and the workspace crates it may depend on outside of tests.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("shipgate-report", &[]),
+    ("shipgate-config", &[]),
+    ("shipgate-testkit", &[]),
+    ("shipgate-demo-app", &[]),
+    ("xtask", &["shipgate-report"]),
+];
+
+/// Crates that only tests may use.
+const TEST_ONLY: &[&str] = &["shipgate-testkit"];
+
+struct Member {
+    name: String,
+    is_binary_crate: bool,
+    bins: Vec<String>,
+    deps: Vec<(String, bool)>,
+}
+
+fn members() -> Result<Vec<Member>, Failed> {
+    let out =
+        Cmd::cargo(["metadata", "--format-version", "1", "--no-deps", "--locked"]).output()?;
+    let meta: Value =
+        serde_json::from_slice(&out).map_err(|e| Failed(format!("cargo metadata: {e}")))?;
+    let bins_dir = workspace_root().join("bins");
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    Ok(packages
+        .iter()
+        .map(|p| Member {
+            name: p["name"].as_str().unwrap_or_default().to_owned(),
+            is_binary_crate: p["manifest_path"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&*bins_dir.to_string_lossy())),
+            bins: p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| {
+                    t["kind"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                })
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect(),
+            deps: p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["path"].is_string())
+                .map(|d| {
+                    (
+                        d["name"].as_str().unwrap_or_default().to_owned(),
+                        d["kind"] == "dev",
+                    )
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Checks every member's workspace dependencies against [`LAYERS`].
+pub(crate) fn check() -> Result<(), Failed> {
+    eprintln!("$ (xtask) architecture invariants");
+    let members = members()?;
+    let binary_crates: Vec<&str> = members
+        .iter()
+        .filter(|m| m.is_binary_crate)
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut problems = Vec::new();
+    for member in &members {
+        let Some((_, allowed)) = LAYERS.iter().find(|(name, _)| *name == member.name) else {
+            problems.push(format!(
+                "`{}` is not in xtask/src/invariants.rs LAYERS: add it there and to docs/ARCHITECTURE.md",
+                member.name
+            ));
+            continue;
+        };
+        for (dep, dev) in &member.deps {
+            if binary_crates.contains(&dep.as_str()) {
+                problems.push(format!(
+                    "`{}` depends on the binary crate `{dep}`: binaries sit on top of everything",
+                    member.name
+                ));
+            } else if !dev && TEST_ONLY.contains(&dep.as_str()) {
+                problems.push(format!(
+                    "`{}` uses `{dep}` outside of tests: make it a dev-dependency",
+                    member.name
+                ));
+            } else if !dev && !allowed.contains(&dep.as_str()) {
+                problems.push(format!(
+                    "`{}` depends on `{dep}`, which its layer does not allow: see docs/ARCHITECTURE.md",
+                    member.name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed(format!(
+            "architecture invariants broken:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// The binaries shipped by `cargo xtask dist`: every bin target of the crates in bins/.
+pub(crate) fn binaries() -> Result<Vec<String>, Failed> {
+    Ok(members()?
+        .into_iter()
+        .filter(|m| m.is_binary_crate)
+        .flat_map(|m| m.bins)
+        .collect())
+}

@@ -1,0 +1,155 @@
+//! `cargo xtask`: shipgate's project automation, in Rust so it runs wherever cargo does.
+//!
+//! ```text
+//! cargo xtask ci      fmt --check, invariants, clippy -D warnings, docs, demo, tests
+//! cargo xtask test    the whole test suite (nextest, then doctests)
+//! cargo xtask demo    start the demo app on loopback, run shipgate against it, write reports
+//! cargo xtask bench   benchmarks (none yet)
+//! cargo xtask dist    release binaries and checksums in target/dist
+//! ```
+
+mod demo;
+mod invariants;
+mod run;
+
+use std::process::ExitCode;
+
+use run::{Cmd, Failed, workspace_root};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci      everything CI checks: fmt --check, architecture invariants, clippy
+          -D warnings, docs with warnings denied, the demo, then the tests
+  test    the whole test suite: cargo nextest (profile ci), then doctests.
+          Tests start real PostgreSQL, MariaDB, Redis and nginx from Debian's
+          packages; .ci/run installs them on a fresh machine
+  demo    build and start the demo app on 127.0.0.1, run every shipgate layer
+          that exists against it, write reports to target/shipgate-demo/
+  bench   benchmarks, compared against a named peer in the same run
+  dist    release builds of the binaries, with SHA256SUMS, in target/dist/
+
+exit codes: 0 success, 1 a step failed, 2 usage error";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("test") => test(),
+        Some("demo") => demo::run(),
+        Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("dist") => dist(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            if let Some(cmd) = other {
+                eprintln!("xtask: unknown command `{cmd}`\n");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed(message)) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ci() -> Result<(), Failed> {
+    Cmd::cargo(["fmt", "--all", "--", "--check"]).run()?;
+    invariants::check()?;
+    Cmd::cargo([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])
+    .run()?;
+    Cmd::cargo(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .run()?;
+    demo::run()?;
+    // Last, so the test runners' summaries close the log.
+    test()
+}
+
+fn test() -> Result<(), Failed> {
+    if Cmd::cargo(["nextest", "--version"]).quiet().succeeds() {
+        Cmd::cargo([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--profile",
+            "ci",
+        ])
+        .run()?;
+    } else {
+        eprintln!(
+            "xtask: cargo-nextest not found (cargo install cargo-nextest --locked); using cargo test"
+        );
+        Cmd::cargo([
+            "test",
+            "--workspace",
+            "--locked",
+            "--lib",
+            "--bins",
+            "--tests",
+        ])
+        .run()?;
+    }
+    // nextest does not run doctests; the crate overviews' examples must stay true.
+    Cmd::cargo(["test", "--workspace", "--locked", "--doc"]).run()
+}
+
+fn bench(target: Option<&str>) -> Result<(), Failed> {
+    Err(Failed(format!(
+        "no benchmark {} yet: `stats` arrives with shipgate-stats and `load` with shipgate-load",
+        target.map_or_else(|| "targets".to_owned(), |t| format!("`{t}`"))
+    )))
+}
+
+fn dist() -> Result<(), Failed> {
+    let binaries = invariants::binaries()?;
+    if binaries.is_empty() {
+        println!("nothing to ship yet: bins/ holds no binary crate");
+        return Ok(());
+    }
+    let mut build = Cmd::cargo(["build", "--release", "--locked"]);
+    for name in &binaries {
+        build = build.args(["--bin", name]);
+    }
+    build.run()?;
+    let root = workspace_root();
+    let release = root.join("target/release");
+    let dist = root.join("target/dist");
+    std::fs::create_dir_all(&dist)
+        .map_err(|e| Failed(format!("cannot create {}: {e}", dist.display())))?;
+    let mut names = Vec::new();
+    for name in binaries {
+        std::fs::copy(release.join(&name), dist.join(&name))
+            .map_err(|e| Failed(format!("cannot copy {name}: {e}")))?;
+        names.push(name);
+    }
+    let sums = Cmd::new("sha256sum")
+        .args(&names)
+        .current_dir(&dist)
+        .output()?;
+    std::fs::write(dist.join("SHA256SUMS"), sums)
+        .map_err(|e| Failed(format!("cannot write SHA256SUMS: {e}")))?;
+    println!(
+        "wrote {} binaries and SHA256SUMS to {}",
+        names.len(),
+        dist.display()
+    );
+    Ok(())
+}
