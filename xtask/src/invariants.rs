@@ -12,6 +12,7 @@ use crate::run::{Cmd, Failed, workspace_root};
 const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-report", &[]),
     ("shipgate-config", &[]),
+    ("shipgate-stats", &[]),
     ("shipgate-testkit", &[]),
     ("shipgate-demo-app", &[]),
     ("xtask", &["shipgate-report"]),

@@ -27,7 +27,8 @@ commands:
           packages; .ci/run installs them on a fresh machine
   demo    build and start the demo app on 127.0.0.1, run every shipgate layer
           that exists against it, write reports to target/shipgate-demo/
-  bench   benchmarks, compared against a named peer in the same run
+  bench   benchmarks, each against a named peer in the same run:
+          `cargo xtask bench stats` (record cost vs bare HdrHistogram, merge)
   dist    release builds of the binaries, with SHA256SUMS, in target/dist/
 
 exit codes: 0 success, 1 a step failed, 2 usage error";
@@ -111,11 +112,26 @@ fn test() -> Result<(), Failed> {
     Cmd::cargo(["test", "--workspace", "--locked", "--doc"]).run()
 }
 
+/// Benchmarks, by target; each compares against a named peer in the same run.
+const BENCHES: &[(&str, &str, &str)] = &[("stats", "shipgate-stats", "record")];
+
 fn bench(target: Option<&str>) -> Result<(), Failed> {
-    Err(Failed(format!(
-        "no benchmark {} yet: `stats` arrives with shipgate-stats and `load` with shipgate-load",
-        target.map_or_else(|| "targets".to_owned(), |t| format!("`{t}`"))
-    )))
+    let chosen: Vec<_> = BENCHES
+        .iter()
+        .filter(|(name, _, _)| target.is_none_or(|t| t == *name))
+        .collect();
+    if chosen.is_empty() {
+        let known: Vec<&str> = BENCHES.iter().map(|b| b.0).collect();
+        return Err(Failed(format!(
+            "no benchmark `{}`; known: {} (`load` arrives with shipgate-load)",
+            target.unwrap_or_default(),
+            known.join(", ")
+        )));
+    }
+    for (_, package, bench) in chosen {
+        Cmd::cargo(["bench", "--locked", "--package", package, "--bench", bench]).run()?;
+    }
+    Ok(())
 }
 
 fn dist() -> Result<(), Failed> {
