@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-report", &[]),
     ("shipgate-config", &[]),
     ("shipgate-stats", &[]),
+    ("shipgate-http", &["shipgate-config"]),
     ("shipgate-testkit", &[]),
     ("shipgate-demo-app", &[]),
     ("xtask", &["shipgate-report"]),

@@ -1,0 +1,46 @@
+//! HTTP for shipgate's smoke tests and load generator.
+//!
+//! - [`HttpClient`]: hyper 1 with a keep-alive pool, HTTP/1.1 and HTTP/2 (ALPN over
+//!   rustls, or h2c by prior knowledge), connect and request timeouts; a
+//!   `tower::Service<Request<Bytes>>`, so `.timeout()`, `.retry()` and
+//!   `.concurrency_limit()` compose. Errors are sorted into [`ErrorKind`]s
+//!   (connect, timeout, reset, TLS, protocol).
+//! - [`Template`]: `{{var}}` placeholders in URLs, headers and bodies.
+//! - [`Capture`] and [`Assertion`]: short expressions (`json $.token`,
+//!   `header x-frame-options == "DENY"`, `latency < 500ms`) parsed once.
+//! - [`CookieJar`]: per virtual user; `Secure` cookies only over https.
+//! - [`Step`] and [`run_steps`]: ordered steps with captures, assertions and retries.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), shipgate_http::Error> {
+//! use shipgate_http::{ClientConfig, CookieJar, HttpClient, Step, Vars, run_steps};
+//!
+//! let client = HttpClient::new(&ClientConfig::default())?;
+//! let steps: Vec<Step> = vec![toml::from_str(r#"
+//!     url = "{{base}}/api/v1/auth/login"
+//!     method = "POST"
+//!     json = { username = "demo", password = "{{password}}" }
+//!     capture = { token = "json $.token" }
+//!     assert = ["status == 200", "json $.token exists"]
+//! "#).unwrap()];
+//! let mut vars = Vars::from([("base".into(), "http://127.0.0.1:8000".into()), ("password".into(), "pw".into())]);
+//! let outcomes = run_steps(&client, &steps, &mut vars, &mut CookieJar::new()).await;
+//! assert!(outcomes[0].passed());
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod cookies;
+mod error;
+mod expr;
+mod jsonpath;
+mod scenario;
+mod template;
+
+pub use client::{ClientConfig, HttpClient, Response, Roots};
+pub use cookies::{CookieJar, SetCookie};
+pub use error::{Error, ErrorKind};
+pub use expr::{Assertion, Capture, Cmp};
+pub use jsonpath::JsonPath;
+pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};
+pub use template::{Template, Vars};

@@ -1,0 +1,287 @@
+//! Ordered HTTP steps: build a request from templates, send it, capture values for
+//! later steps, assert on the response; retry a step, or the whole scenario until
+//! healthy. The same steps serve smoke tests and load-test tasks.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::client::{HttpClient, Response};
+use crate::cookies::CookieJar;
+use crate::expr::{Assertion, Capture};
+use crate::template::{Template, Vars};
+use crate::{Error, ErrorKind};
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+fn default_retry_delay() -> Duration {
+    Duration::from_millis(200)
+}
+
+/// One step, as configured (`[[checks.post.smoke.steps]]`, a load task).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Shown in reports; defaults to `METHOD URL`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `GET`, `POST`, ...
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The URL, with `{{var}}` placeholders.
+    pub url: Template,
+    /// Request headers (values are templates).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
+    /// A raw body (a template).
+    #[serde(default)]
+    pub body: Option<Template>,
+    /// A JSON body; string values may hold `{{var}}`. Sets `content-type: application/json`.
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// Variables to take from the response, by name.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+    /// Conditions the response must meet; with none, the status must be below 400.
+    #[serde(default, rename = "assert")]
+    pub asserts: Vec<Assertion>,
+    /// Extra tries when the request fails or an assertion does not hold.
+    #[serde(default)]
+    pub retries: u32,
+    /// Wait before the first retry; doubles each time.
+    #[serde(default = "default_retry_delay", with = "shipgate_config::duration")]
+    pub retry_delay: Duration,
+}
+
+impl Step {
+    /// The name shown in reports.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", self.method, self.url))
+    }
+
+    /// Builds the request, with cookies from `jar`.
+    pub fn build(&self, vars: &Vars, jar: &CookieJar) -> Result<Request<Bytes>, Error> {
+        let invalid = |what: String| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("{}: {what}", self.display_name()),
+            )
+        };
+        let method = Method::from_bytes(self.method.as_bytes())
+            .map_err(|_| invalid(format!("`{}` is not an HTTP method", self.method)))?;
+        let url = self.url.render(vars)?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| invalid(format!("`{url}` is not a URL: {e}")))?;
+        if uri.scheme().is_none() || uri.host().is_none() {
+            return Err(invalid(format!(
+                "`{url}` needs a scheme and host, like http://127.0.0.1:8000/"
+            )));
+        }
+        let mut builder = Request::builder().method(method).uri(uri.clone());
+        let (body, json) = match (&self.body, &self.json) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("give `body` or `json`, not both".to_owned()));
+            }
+            (Some(t), None) => (Bytes::from(t.render(vars)?), false),
+            (None, Some(v)) => (Bytes::from(render_json(v, vars)?.to_string()), true),
+            (None, None) => (Bytes::new(), false),
+        };
+        if json {
+            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(cookies) = jar.header_for(&uri) {
+            builder = builder.header(http::header::COOKIE, cookies);
+        }
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
+            let value = HeaderValue::from_str(&value.render(vars)?)
+                .map_err(|_| invalid(format!("header `{name}` has an invalid value")))?;
+            builder = builder.header(name, value);
+        }
+        builder.body(body).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Checks every assertion (or, with none, that the status is below 400).
+    pub fn verify(&self, response: &Response) -> Result<(), Vec<String>> {
+        let failures: Vec<String> = if self.asserts.is_empty() {
+            if response.status.as_u16() < 400 {
+                vec![]
+            } else {
+                vec![format!("status {} (expected < 400)", response.status)]
+            }
+        } else {
+            self.asserts
+                .iter()
+                .filter_map(|a| a.check(response).err())
+                .collect()
+        };
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
+    }
+}
+
+fn render_json(value: &Value, vars: &Vars) -> Result<Value, Error> {
+    Ok(match value {
+        Value::String(s) => Value::String(Template::parse(s)?.render(vars)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_json(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_json(v, vars)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// How one step ended.
+#[derive(Debug)]
+pub enum StepResult {
+    /// Every assertion held and every capture was found.
+    Passed,
+    /// The request could not be sent or answered.
+    RequestFailed(Error),
+    /// The response did not meet the assertions (or a capture was missing).
+    AssertionsFailed(Vec<String>),
+    /// Not run: an earlier step failed.
+    Skipped,
+}
+
+/// One step's outcome.
+#[derive(Debug)]
+pub struct StepOutcome {
+    /// The step's display name.
+    pub name: String,
+    /// How it ended.
+    pub result: StepResult,
+    /// The final attempt's status.
+    pub status: Option<StatusCode>,
+    /// The final attempt's latency.
+    pub latency: Option<Duration>,
+    /// Total time, retries included.
+    pub duration: Duration,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+impl StepOutcome {
+    /// Whether the step passed.
+    pub fn passed(&self) -> bool {
+        matches!(self.result, StepResult::Passed)
+    }
+}
+
+/// Runs `steps` in order, capturing into `vars` and keeping cookies in `jar`; after a
+/// failed step, the rest are skipped (they may need its captures).
+pub async fn run_steps(
+    client: &HttpClient,
+    steps: &[Step],
+    vars: &mut Vars,
+    jar: &mut CookieJar,
+) -> Vec<StepOutcome> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut failed = false;
+    for step in steps {
+        if failed {
+            out.push(StepOutcome {
+                name: step.display_name(),
+                result: StepResult::Skipped,
+                status: None,
+                latency: None,
+                duration: Duration::ZERO,
+                attempts: 0,
+            });
+            continue;
+        }
+        let outcome = run_step(client, step, vars, jar).await;
+        failed = !outcome.passed();
+        out.push(outcome);
+    }
+    out
+}
+
+/// Runs one step with its retries.
+pub async fn run_step(
+    client: &HttpClient,
+    step: &Step,
+    vars: &mut Vars,
+    jar: &mut CookieJar,
+) -> StepOutcome {
+    let start = Instant::now();
+    let mut attempts = 0;
+    let mut delay = step.retry_delay;
+    loop {
+        attempts += 1;
+        let (result, status, latency) = attempt(client, step, vars, jar).await;
+        let retry = matches!(
+            result,
+            StepResult::RequestFailed(_) | StepResult::AssertionsFailed(_)
+        ) && attempts <= step.retries
+            && !matches!(&result, StepResult::RequestFailed(e) if e.kind() == ErrorKind::InvalidRequest);
+        if !retry {
+            return StepOutcome {
+                name: step.display_name(),
+                result,
+                status,
+                latency,
+                duration: start.elapsed(),
+                attempts,
+            };
+        }
+        tokio::time::sleep(delay).await;
+        delay = delay.saturating_mul(2);
+    }
+}
+
+async fn attempt(
+    client: &HttpClient,
+    step: &Step,
+    vars: &mut Vars,
+    jar: &mut CookieJar,
+) -> (StepResult, Option<StatusCode>, Option<Duration>) {
+    let request = match step.build(vars, jar) {
+        Ok(r) => r,
+        Err(e) => return (StepResult::RequestFailed(e), None, None),
+    };
+    let uri = request.uri().clone();
+    let response = match client.send(request).await {
+        Ok(r) => r,
+        Err(e) => return (StepResult::RequestFailed(e), None, None),
+    };
+    jar.store(&uri, &response.headers);
+    let (status, latency) = (Some(response.status), Some(response.elapsed));
+    if let Err(failures) = step.verify(&response) {
+        return (StepResult::AssertionsFailed(failures), status, latency);
+    }
+    let mut missing = Vec::new();
+    for (name, capture) in &step.capture {
+        match capture.apply(&response) {
+            Some(value) => {
+                vars.insert(name.clone(), value);
+            }
+            None => missing.push(format!("capture `{name}` ({capture}) found nothing")),
+        }
+    }
+    if missing.is_empty() {
+        (StepResult::Passed, status, latency)
+    } else {
+        (StepResult::AssertionsFailed(missing), status, latency)
+    }
+}
