@@ -84,7 +84,7 @@ async fn a_failing_step_skips_the_rest_and_says_why() {
     .await;
     match &outcomes[0].result {
         StepResult::AssertionsFailed(why) => {
-            assert!(why[0].contains("status == 200: found 401"), "{why:?}")
+            assert!(why[0].contains("status == 200: found 401"), "{why:?}");
         }
         other => panic!("{other:?}"),
     }
