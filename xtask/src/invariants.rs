@@ -14,6 +14,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-config", &[]),
     ("shipgate-stats", &[]),
     ("shipgate-http", &["shipgate-config"]),
+    (
+        "shipgate-checks",
+        &["shipgate-config", "shipgate-http", "shipgate-report"],
+    ),
     ("shipgate-testkit", &[]),
     ("shipgate-demo-app", &[]),
     ("xtask", &["shipgate-report"]),

@@ -10,6 +10,7 @@
 //! | [`MariaDb`] | `mariadb-server` | the log says it is ready for connections |
 //! | [`Redis`] | `redis-server` | `PING` answers `+PONG` |
 //! | [`Nginx`] | `nginx` | `GET /` answers |
+//! | [`Osmem`] | `osmem-server` (PyPI) | it prints its address |
 //!
 //! When a binary is missing, `start` fails with [`ErrorKind::MissingBinary`] and a
 //! message naming the package to install. Tests must `expect` it, never skip.
@@ -29,6 +30,7 @@ mod error;
 mod faults;
 mod mariadb;
 mod nginx;
+mod osmem;
 mod postgres;
 mod process;
 mod redis;
@@ -37,6 +39,7 @@ pub use error::{Error, ErrorKind};
 pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
 pub use mariadb::MariaDb;
 pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
+pub use osmem::{OSMEM_PACKAGE, Osmem};
 pub use postgres::Postgres;
 pub use process::free_port;
 pub use redis::Redis;

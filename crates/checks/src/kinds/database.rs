@@ -1,0 +1,147 @@
+//! A database (PostgreSQL, MySQL/MariaDB, SQLite): connection, round trip, version, and
+//! migrations on disk compared with the framework's tracking table.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use shipgate_config::Secret;
+use sqlx::{AnyConnection, Connection, Row};
+
+use crate::Context;
+use crate::kinds::migrations::{self, Framework};
+use crate::observation::Observation;
+
+/// `[checks.pre.database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseCheck {
+    /// `postgres://…`, `mysql://…` (MariaDB too) or `sqlite://…`; a secret.
+    pub url: Secret,
+    /// Slowest acceptable `SELECT 1` round trip.
+    #[serde(default, with = "shipgate_config::duration::option")]
+    pub max_latency: Option<Duration>,
+    /// Migrations that must all be applied.
+    #[serde(default)]
+    pub migrations: Option<MigrationsSpec>,
+}
+
+/// Where the migrations are and who tracks them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsSpec {
+    /// sqlx, django, alembic, flyway, rails, diesel, golang-migrate or liquibase.
+    pub framework: Framework,
+    /// The migrations directory (for django: the project root; for alembic: `versions/`),
+    /// relative to the configuration file.
+    pub dir: String,
+    /// The tracking table, when not the framework's default.
+    #[serde(default)]
+    pub table: Option<String>,
+}
+
+/// Which SQL dialect is on the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Backend {
+    fn of(url: &str) -> Option<Self> {
+        let scheme = url.split(':').next()?.to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "mysql" | "mariadb" => Some(Backend::MySql),
+            "sqlite" => Some(Backend::Sqlite),
+            _ => None,
+        }
+    }
+
+    /// The n-th (from 1) bind placeholder.
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Postgres => format!("${n}"),
+            Backend::MySql | Backend::Sqlite => "?".to_owned(),
+        }
+    }
+}
+
+pub(crate) async fn observe(check: &DatabaseCheck, ctx: &Context) -> Observation {
+    sqlx::any::install_default_drivers();
+    let url = check.url.expose();
+    let Some(backend) = Backend::of(url) else {
+        return Observation::fail(
+            "the database URL must start with postgres://, mysql:// or sqlite://",
+        )
+        .recommend("fix the URL's scheme");
+    };
+    let start = Instant::now();
+    let mut conn = match AnyConnection::connect(url).await {
+        Ok(c) => c,
+        Err(e) => {
+            return Observation::unreachable(format!("cannot connect: {e}"))
+                .recommend("check the host, port, database name, user and password, and that the server accepts this client");
+        }
+    };
+    let connect = start.elapsed();
+    let rt = Instant::now();
+    if let Err(e) = sqlx::query("SELECT 1").fetch_one(&mut conn).await {
+        return Observation::fail(format!("SELECT 1 failed: {e}"));
+    }
+    let round_trip = rt.elapsed();
+    let version_sql = match backend {
+        Backend::Postgres => "SELECT version()",
+        Backend::MySql => "SELECT VERSION()",
+        Backend::Sqlite => "SELECT sqlite_version()",
+    };
+    let version: String = sqlx::query(version_sql)
+        .fetch_one(&mut conn)
+        .await
+        .ok()
+        .and_then(|r| r.try_get(0).ok())
+        .unwrap_or_default();
+    let mut parts = Vec::new();
+    if let Some(limit) = check.max_latency
+        && round_trip > limit
+    {
+        parts.push(
+            Observation::fail(format!(
+                "SELECT 1 took {round_trip:?}, over the {limit:?} limit"
+            ))
+            .recommend("is the database overloaded or far away?"),
+        );
+    }
+    let mut summary = format!(
+        "connected in {connect:?}, SELECT 1 in {round_trip:?}; {}",
+        short(&version)
+    );
+    if let Some(spec) = &check.migrations {
+        let status = migrations::status(&mut conn, backend, spec, &ctx.base_dir).await;
+        match status {
+            Ok(status) => {
+                summary.push_str(&format!("; {} migrations, all applied", status.on_disk));
+                parts.extend(status.problems(spec.framework));
+            }
+            Err(e) => parts.push(Observation::fail(format!(
+                "cannot read {} migrations: {e}",
+                spec.framework.name()
+            ))),
+        }
+    }
+    let _ = conn.close().await;
+    Observation::combine(parts, &summary)
+        .detail("version", short(&version))
+        .detail("connect", format!("{connect:?}"))
+        .detail("round_trip", format!("{round_trip:?}"))
+}
+
+fn short(version: &str) -> String {
+    version
+        .split(" on ")
+        .next()
+        .unwrap_or(version)
+        .chars()
+        .take(80)
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! One module per kind of check.
+
+mod command;
+mod database;
+mod django;
+mod elasticsearch;
+mod env;
+mod file;
+mod http;
+mod migrations;
+mod net;
+mod redis;
+mod smoke;
+mod system;
+mod tls;
+
+use std::time::Duration;
+
+pub use command::CommandCheck;
+pub use database::{DatabaseCheck, MigrationsSpec};
+pub use django::DjangoCheck;
+pub use elasticsearch::{ElasticsearchCheck, Health};
+pub use env::EnvCheck;
+pub use file::{FileCheck, ManifestCheck};
+pub use http::{HttpCheck, Statuses};
+pub use migrations::Framework;
+pub use net::{DnsCheck, TcpCheck};
+pub use redis::RedisCheck;
+pub use smoke::SmokeCheck;
+pub use system::SystemCheck;
+pub use tls::TlsCheck;
+
+use crate::Context;
+use crate::config::CheckKind;
+use crate::observation::Observation;
+
+/// Runs one check of any kind. `timeout` is the check's budget, for clients that take one.
+pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) -> Observation {
+    match kind {
+        CheckKind::Env(c) => env::observe(c, ctx),
+        CheckKind::Http(c) => http::observe(c, ctx).await,
+        CheckKind::Tcp(c) => net::tcp(c).await,
+        CheckKind::Dns(c) => net::dns(c).await,
+        CheckKind::Command(c) => command::observe(c, ctx).await,
+        CheckKind::File(c) => file::observe(c, ctx).await,
+        CheckKind::System(c) => system::observe(c),
+        CheckKind::Database(c) => database::observe(c, ctx).await,
+        CheckKind::Redis(c) => redis::observe(c).await,
+        CheckKind::Tls(c) => tls::observe(c, ctx).await,
+        CheckKind::Django(c) => django::observe(c, ctx),
+        CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
+        CheckKind::Smoke(c) => smoke::observe(c, ctx).await,
+    }
+}

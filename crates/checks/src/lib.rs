@@ -1,0 +1,44 @@
+//! Pre-deployment checks and post-deployment smoke tests.
+//!
+//! A [`CheckSpec`] (from `[[checks.pre]]` / `[[checks.post]]` in shipgate.toml, see
+//! [`ChecksConfig`]) names one [`CheckKind`]: env variables and secret strength, HTTP
+//! (status, latency, security headers, secure cookies, assertions, HTTPS redirect),
+//! TCP, DNS, a command, a file (and a static-files manifest), system resources, a
+//! database with pending migrations for eight frameworks, Redis, a TLS certificate,
+//! Django's deploy checks, Elasticsearch health, or a smoke scenario.
+//!
+//! [`run`] runs a phase: every check concurrently (bounded), each as a tower service
+//! under its timeout (a black-holed host fails in time, never hangs), each waiting only
+//! for the checks in its `depends_on` and skipped when one of them did not pass. Each
+//! check ends in a [`shipgate_report::Finding`]; a check with `severity = "warn"` only
+//! warns, and an `optional` one that cannot reach its target only warns.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use shipgate_checks::{ChecksConfig, Context, RunConfig, run};
+//! use shipgate_config::{Document, Vars};
+//!
+//! let doc = Document::load("shipgate.toml", Some("staging"), Vars::process())?;
+//! let checks: ChecksConfig = doc.section("checks")?.unwrap();
+//! let http = shipgate_http::HttpClient::new(&Default::default())?;
+//! let ctx = Context { vars: Vars::process(), http, base_dir: ".".into() };
+//! let config = RunConfig { timeout: checks.timeout, concurrency: checks.concurrency };
+//! let findings = run(&checks.pre, shipgate_report::Phase::Pre, config, &ctx).await?;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod kinds;
+mod observation;
+mod runner;
+
+pub use config::{CheckKind, CheckSpec, ChecksConfig, Severity};
+pub use error::{Error, ErrorKind};
+pub use kinds::{
+    CommandCheck, DatabaseCheck, DjangoCheck, DnsCheck, ElasticsearchCheck, EnvCheck, FileCheck,
+    Framework, Health, HttpCheck, ManifestCheck, MigrationsSpec, RedisCheck, SmokeCheck, Statuses,
+    SystemCheck, TcpCheck, TlsCheck,
+};
+pub use observation::{Observation, StepObservation, Verdict};
+pub use runner::{Context, RunConfig, check_service, run, validate};
