@@ -20,7 +20,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("shipgate-testkit", &[]),
     ("shipgate-demo-app", &[]),
-    ("xtask", &["shipgate-report"]),
+    (
+        "shipgate-check",
+        &[
+            "shipgate-checks",
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-report",
+        ],
+    ),
+    ("xtask", &[]),
 ];
 
 /// Crates that only tests may use.

@@ -52,6 +52,29 @@ pub struct ChecksConfig {
     pub post: Vec<CheckSpec>,
 }
 
+/// `[checks]`'s own settings, without the phases: read with
+/// `Document::section_without("checks", &["pre", "post"])` so that a phase's variables
+/// are needed only when that phase runs.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSettings {
+    /// Default timeout of a check.
+    #[serde(default = "default_timeout", with = "shipgate_config::duration")]
+    pub timeout: Duration,
+    /// How many checks run at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for ChecksSettings {
+    fn default() -> Self {
+        Self {
+            timeout: default_timeout(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
 /// Whether a failing check fails the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -33,7 +33,7 @@ mod kinds;
 mod observation;
 mod runner;
 
-pub use config::{CheckKind, CheckSpec, ChecksConfig, Severity};
+pub use config::{CheckKind, CheckSpec, ChecksConfig, ChecksSettings, Severity};
 pub use error::{Error, ErrorKind};
 pub use kinds::{
     CommandCheck, DatabaseCheck, DjangoCheck, DnsCheck, ElasticsearchCheck, EnvCheck, FileCheck,

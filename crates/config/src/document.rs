@@ -202,10 +202,49 @@ impl Document {
     /// Use `#[serde(deny_unknown_fields)]` on `T`: unknown keys then come back as
     /// [`ErrorKind::UnknownKey`] with a "did you mean" hint.
     pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Error> {
-        let mut root = parse_root(&self.path, &self.source)?.into_inner();
-        let Some(mut value) = root.remove(name) else {
+        self.subsection(&[name])
+    }
+
+    /// Like [`Document::section`], for a table nested in a section, e.g.
+    /// `&["checks", "post"]`: only that part is interpolated, so variables used elsewhere
+    /// in the file need not be set.
+    pub fn subsection<T: DeserializeOwned>(&self, path: &[&str]) -> Result<Option<T>, Error> {
+        self.deserialize_at(path, &[])
+    }
+
+    /// Like [`Document::section`], with the keys `without` left out of the table first
+    /// (and not interpolated): read a section's own settings apart from its sub-tables.
+    pub fn section_without<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        without: &[&str],
+    ) -> Result<Option<T>, Error> {
+        self.deserialize_at(&[name], without)
+    }
+
+    fn deserialize_at<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        without: &[&str],
+    ) -> Result<Option<T>, Error> {
+        let mut table = parse_root(&self.path, &self.source)?.into_inner();
+        let Some((last, parents)) = path.split_last() else {
             return Ok(None);
         };
+        for key in parents {
+            match table.remove(*key).map(Spanned::into_inner) {
+                Some(DeValue::Table(inner)) => table = inner,
+                _ => return Ok(None),
+            }
+        }
+        let Some(mut value) = table.remove(*last) else {
+            return Ok(None);
+        };
+        if let DeValue::Table(t) = value.get_mut() {
+            for key in without {
+                t.remove(*key);
+            }
+        }
         let lookup = |n: &str| self.env_vars.get(n).cloned().or_else(|| self.vars.get(n));
         self.interpolate_value(&mut value, &lookup)?;
         let (result, found) = secret::collecting(|| T::deserialize(ValueDeserializer::from(value)));

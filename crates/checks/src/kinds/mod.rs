@@ -34,6 +34,24 @@ use crate::Context;
 use crate::config::CheckKind;
 use crate::observation::Observation;
 
+/// A port written as a number or as a string holding one (interpolated values are strings).
+pub(crate) fn port<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Port {
+        Number(u16),
+        Text(String),
+    }
+    match Port::deserialize(deserializer)? {
+        Port::Number(n) => Ok(n),
+        Port::Text(t) => t.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format!("port {t:?} is not a number from 0 to 65535"))
+        }),
+    }
+}
+
+use serde::Deserialize as _;
+
 /// Runs one check of any kind. `timeout` is the check's budget, for clients that take one.
 pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) -> Observation {
     match kind {

@@ -12,7 +12,8 @@ use crate::observation::Observation;
 pub struct TcpCheck {
     /// Host name or address.
     pub host: String,
-    /// Port.
+    /// Port: a number, or a string holding one (so `"${PORT}"` works).
+    #[serde(deserialize_with = "crate::kinds::port")]
     pub port: u16,
 }
 

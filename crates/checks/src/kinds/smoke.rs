@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use shipgate_config::Secret;
 use shipgate_http::{CookieJar, Step, StepResult, Vars, run_steps};
 
 use crate::Context;
@@ -20,6 +21,9 @@ pub struct SmokeCheck {
     /// Variables for `{{name}}` placeholders (the shipgate.toml `${VAR}`s are already resolved).
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// Variables holding secrets (passwords, tokens): usable like `vars`, masked in reports.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Secret>,
     /// Keep re-running the whole scenario until it passes, for up to this long
     /// (a service that is still starting). Set the check's `timeout` above it.
     #[serde(default, with = "shipgate_config::duration::option")]
@@ -37,6 +41,12 @@ pub(crate) async fn observe(check: &SmokeCheck, ctx: &Context) -> Observation {
     loop {
         attempts += 1;
         let mut vars: Vars = check.vars.clone().into_iter().collect();
+        vars.extend(
+            check
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_owned())),
+        );
         let outcomes = run_steps(&ctx.http, &check.steps, &mut vars, &mut CookieJar::new()).await;
         let passed = outcomes.iter().all(|o| o.passed());
         if passed || deadline.is_none_or(|d| Instant::now() + check.retry_interval >= d) {

@@ -28,8 +28,8 @@ fn seven() -> i64 {
 pub struct TlsCheck {
     /// Host to connect to.
     pub host: String,
-    /// Port.
-    #[serde(default = "https")]
+    /// Port: a number, or a string holding one.
+    #[serde(default = "https", deserialize_with = "crate::kinds::port")]
     pub port: u16,
     /// Name the certificate must be valid for (default: `host`).
     #[serde(default)]

@@ -89,3 +89,46 @@ fn an_unknown_environment_is_rejected_with_the_known_ones() {
     assert!(err.message().contains("production, staging"), "{err}");
     assert_eq!(err.hint(), Some("did you mean `staging`?"));
 }
+
+#[test]
+fn a_subsection_interpolates_only_itself() {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {
+        timeout: String,
+    }
+    #[derive(Debug, Deserialize)]
+    struct Check {
+        url: String,
+    }
+    let text = r#"
+[checks]
+timeout = "5s"
+[[checks.pre]]
+url = "${ONLY_PRE_NEEDS_THIS}"
+[[checks.post]]
+url = "http://${HOST}/health"
+"#;
+    let doc = Document::parse("s.toml", text, None, Vars::from_pairs([("HOST", "h")])).unwrap();
+    let post: Vec<Check> = doc.subsection(&["checks", "post"]).unwrap().unwrap();
+    assert_eq!(post[0].url, "http://h/health");
+    let settings: Settings = doc
+        .section_without("checks", &["pre", "post"])
+        .unwrap()
+        .unwrap();
+    assert_eq!(settings.timeout, "5s");
+    let err = doc
+        .subsection::<Vec<Check>>(&["checks", "pre"])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UndefinedVariable);
+    assert!(
+        doc.subsection::<Vec<Check>>(&["checks", "nope"])
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        doc.subsection::<Vec<Check>>(&["nope", "x"])
+            .unwrap()
+            .is_none()
+    );
+}
