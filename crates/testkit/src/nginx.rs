@@ -25,6 +25,7 @@ pub struct Nginx {
 pub struct NginxBuilder {
     files: Vec<(PathBuf, Vec<u8>)>,
     server_config: String,
+    http2: bool,
 }
 
 /// What `GET /` serves unless the builder replaces `index.html`.
@@ -45,6 +46,12 @@ impl NginxBuilder {
         self
     }
 
+    /// Speaks HTTP/2 without TLS (h2c, prior knowledge) instead of HTTP/1.1.
+    pub fn http2(mut self) -> Self {
+        self.http2 = true;
+        self
+    }
+
     /// Writes the configuration and files, starts nginx and waits until it accepts connections.
     pub fn start(self) -> Result<Nginx, Error> {
         let bin = find_binary("nginx", &[], "nginx")?;
@@ -58,7 +65,7 @@ impl NginxBuilder {
             let conf = dir.path().join("nginx.conf");
             write(
                 &conf,
-                config(dir.path(), port, &self.server_config).as_bytes(),
+                config(dir.path(), port, &self.server_config, self.http2).as_bytes(),
             )?;
             let mut cmd = Command::new(&bin);
             cmd.arg("-p")
@@ -120,7 +127,7 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-fn config(dir: &Path, port: u16, server_config: &str) -> String {
+fn config(dir: &Path, port: u16, server_config: &str, http2: bool) -> String {
     let d = dir.display();
     let mut c = String::new();
     let _ = writeln!(
@@ -143,9 +150,14 @@ fn config(dir: &Path, port: u16, server_config: &str) -> String {
         "  types {{ text/html html; text/css css; application/json json; text/plain txt; application/javascript js; }}"
     );
     let _ = writeln!(c, "  default_type application/octet-stream;");
+    let listen = if http2 {
+        format!("127.0.0.1:{port} http2")
+    } else {
+        format!("127.0.0.1:{port}")
+    };
     let _ = writeln!(
         c,
-        "  server {{\n    listen 127.0.0.1:{port};\n    root {d}/www;\n{server_config}  }}\n}}"
+        "  server {{\n    listen {listen};\n    root {d}/www;\n{server_config}  }}\n}}"
     );
     c
 }

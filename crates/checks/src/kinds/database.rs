@@ -20,9 +20,20 @@ pub struct DatabaseCheck {
     /// Slowest acceptable `SELECT 1` round trip.
     #[serde(default, with = "shipgate_config::duration::option")]
     pub max_latency: Option<Duration>,
+    /// Connections each instance of the application opens (its pool size); with
+    /// `instances`, checked against the server's `max_connections`.
+    #[serde(default)]
+    pub pool_size: Option<u32>,
+    /// Application instances sharing the server (default 1).
+    #[serde(default = "one")]
+    pub instances: u32,
     /// Migrations that must all be applied.
     #[serde(default)]
     pub migrations: Option<MigrationsSpec>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Where the migrations are and who tracks them.
@@ -116,6 +127,44 @@ pub(crate) async fn observe(check: &DatabaseCheck, ctx: &Context) -> Observation
         "connected in {connect:?}, SELECT 1 in {round_trip:?}; {}",
         short(&version)
     );
+    if let Some(pool) = check.pool_size {
+        let sql = match backend {
+            Backend::Postgres => Some(
+                "SELECT CAST(setting AS BIGINT) FROM pg_settings WHERE name = 'max_connections'",
+            ),
+            Backend::MySql => Some("SELECT CAST(@@max_connections AS SIGNED)"),
+            Backend::Sqlite => None,
+        };
+        if let Some(sql) = sql {
+            match sqlx::query(sql)
+                .fetch_one(&mut conn)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0))
+            {
+                Ok(max) => {
+                    let wanted = i64::from(pool) * i64::from(check.instances);
+                    summary.push_str(&format!("; pools {wanted} of max_connections {max}"));
+                    if wanted > max {
+                        parts.push(
+                            Observation::fail(format!(
+                                "{} instances x pool {pool} = {wanted} connections, over the server's max_connections {max}",
+                                check.instances
+                            ))
+                            .recommend("shrink the pools, add a connection pooler (PgBouncer), or raise max_connections"),
+                        );
+                    } else if wanted * 10 > max * 8 {
+                        parts.push(
+                            Observation::warn(format!("{wanted} pooled connections use over 80% of max_connections {max}"))
+                                .recommend("leave headroom for migrations, admin sessions and a rolling deploy's overlap"),
+                        );
+                    }
+                }
+                Err(e) => parts.push(Observation::warn(format!(
+                    "cannot read max_connections: {e}"
+                ))),
+            }
+        }
+    }
     if let Some(spec) = &check.migrations {
         let status = migrations::status(&mut conn, backend, spec, &ctx.base_dir).await;
         match status {

@@ -113,6 +113,10 @@ async fn postgresql_sqlx_django_and_alembic() {
             "migrations/alembic/versions",
         ),
         check("no migrations yet", &pg.url(), "sqlx", "migrations/sqlx"),
+        // The testkit's server allows 60 connections.
+        format!("[[checks.pre]]\nname = \"pool ok\"\ndatabase = {{ url = \"{}\", pool_size = 10, instances = 4 }}\n", pg.url()),
+        format!("[[checks.pre]]\nname = \"pool tight\"\ndatabase = {{ url = \"{}\", pool_size = 10, instances = 5 }}\n", pg.url()),
+        format!("[[checks.pre]]\nname = \"pool over\"\ndatabase = {{ url = \"{}\", pool_size = 20, instances = 4 }}\n", pg.url()),
     ]
     .concat();
     let findings = run(&text).await;
@@ -150,6 +154,21 @@ async fn postgresql_sqlx_django_and_alembic() {
         &findings,
         "no migrations yet",
         "20260101000000,20260102000000,20260103000000",
+    );
+    assert_eq!(
+        by_name(&findings, "pool ok").outcome,
+        Outcome::Pass,
+        "{:#?}",
+        by_name(&findings, "pool ok")
+    );
+    assert_eq!(by_name(&findings, "pool tight").outcome, Outcome::Warn);
+    let over = by_name(&findings, "pool over");
+    assert_eq!(over.outcome, Outcome::Fail);
+    assert!(
+        over.message
+            .contains("80 connections, over the server's max_connections 60"),
+        "{}",
+        over.message
     );
 }
 

@@ -107,3 +107,17 @@ fn a_bad_ca_bundle_is_a_config_error() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
+
+#[tokio::test]
+async fn speaks_http2_by_prior_knowledge() {
+    let nginx = shipgate_testkit::Nginx::builder().http2().start().unwrap();
+    let h2 = HttpClient::new(&ClientConfig {
+        http2_prior_knowledge: true,
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let response = h2.send(get(&format!("{}/", nginx.url()))).await.unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.version, http::Version::HTTP_2);
+    assert!(response.text().contains("shipgate testkit nginx"));
+}
