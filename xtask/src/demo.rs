@@ -4,7 +4,8 @@
 //! Today: `shipgate-check pre` (environment, port, database and sqlx migrations, Django
 //! settings, files, host resources) and `shipgate-check post` (health, API, security
 //! headers, 404s, the login → dashboard → logout flow), from `fixtures/shipgate.toml`,
-//! with console, JSON, JUnit and Markdown reports in `target/shipgate-demo/`.
+//! with console, JSON, JUnit and Markdown reports in `target/shipgate-demo/`; then
+//! `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}` receiver.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -26,6 +27,8 @@ pub(crate) fn run() -> Result<(), Failed> {
         "shipgate-demo-app",
         "--package",
         "shipgate-check",
+        "--package",
+        "shipgate-notify-cli",
     ])
     .run()?;
     let root = workspace_root();
@@ -71,6 +74,18 @@ pub(crate) fn run() -> Result<(), Failed> {
         if !status.success() {
             failed.push(format!("shipgate-check {phase} ({status})"));
         }
+    }
+    let mut notify = Cmd::new(root.join("target/debug/shipgate-notify"))
+        .args(["test", "--env", "demo", "--config"])
+        .args([&config])
+        .into_command();
+    notify.env("DEMO_PORT", &port);
+    eprintln!("$ shipgate-notify test --env demo --config fixtures/shipgate.toml");
+    let status = notify
+        .status()
+        .map_err(|e| Failed(format!("cannot run shipgate-notify: {e}")))?;
+    if !status.success() {
+        failed.push(format!("shipgate-notify test ({status})"));
     }
     drop(app);
     println!("reports written to {}", out.display());

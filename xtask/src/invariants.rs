@@ -29,6 +29,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-report",
         ],
     ),
+    ("shipgate-notify", &["shipgate-config", "shipgate-http"]),
+    (
+        "shipgate-notify-cli",
+        &["shipgate-config", "shipgate-http", "shipgate-notify"],
+    ),
     ("xtask", &[]),
 ];
 

@@ -11,6 +11,7 @@
 //! | [`Redis`] | `redis-server` | `PING` answers `+PONG` |
 //! | [`Nginx`] | `nginx` | `GET /` answers |
 //! | [`Osmem`] | `osmem-server` (PyPI) | it prints its address |
+//! | [`Smtp`] | `aiosmtpd` (PyPI) | it sends its 220 banner |
 //!
 //! When a binary is missing, `start` fails with [`ErrorKind::MissingBinary`] and a
 //! message naming the package to install. Tests must `expect` it, never skip.
@@ -34,6 +35,7 @@ mod osmem;
 mod postgres;
 mod process;
 mod redis;
+mod smtp;
 
 pub use error::{Error, ErrorKind};
 pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
@@ -43,3 +45,4 @@ pub use osmem::{OSMEM_PACKAGE, Osmem};
 pub use postgres::Postgres;
 pub use process::free_port;
 pub use redis::Redis;
+pub use smtp::{AIOSMTPD_PACKAGE, Smtp};

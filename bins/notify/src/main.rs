@@ -1,0 +1,260 @@
+//! `shipgate-notify`: prove the notification wiring, or send an event.
+//!
+//! Thin glue over `shipgate_notify`: parse arguments, load `[notify]`, send, print one
+//! line per channel, map to an exit code.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::{Parser, Subcommand};
+use shipgate_config::{Document, Vars};
+use shipgate_notify::{
+    Decision, Delivery, Event, EventKind, Link, Notifier, NotifyConfig, Severity, Status,
+};
+
+/// Send shipgate notifications: Slack, webhooks, PagerDuty, Teams, email.
+///
+/// Reads the [notify] section of shipgate.toml (channels, routes, cooldown, grouping).
+///
+/// Exit codes: 0 every channel accepted (or the event was deduplicated), 1 a channel
+/// failed, 2 a configuration or usage error.
+///
+/// Examples:
+///   shipgate-notify test --env production
+///   shipgate-notify send --kind deployment_failed --severity critical --environment production \
+///       --summary "v42 failed its smoke tests" --detail version=v42 --link runbook=https://…
+///   echo '{"kind":"alert","severity":"warning","environment":"staging","summary":"p95 high"}' \
+///       | shipgate-notify send --json -
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Parser)]
+#[command(version, verbatim_doc_comment)]
+struct Args {
+    /// The configuration file.
+    #[arg(
+        long,
+        short,
+        default_value = "shipgate.toml",
+        env = "SHIPGATE_CONFIG",
+        global = true
+    )]
+    config: PathBuf,
+    /// The environment whose [environments.NAME] variables fill ${VAR}s.
+    #[arg(long, short, env = "SHIPGATE_ENV", global = true)]
+    env: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send a test notification to every configured channel (or those named) and report each.
+    Test {
+        /// Only these channels.
+        #[arg(long = "channel", value_name = "NAME")]
+        channels: Vec<String>,
+    },
+    /// Send one event (from flags), or events from JSON (`--json FILE` or `-` for stdin).
+    Send(SendArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SendArgs {
+    /// An event object or an array of them, as documented in docs/notification-schema.md.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kind", "summary"])]
+    json: Option<PathBuf>,
+    /// deployment_started, deployment_succeeded, deployment_failed, rolled_back,
+    /// check_failed, threshold_breached, alert, test.
+    #[arg(long, required_unless_present = "json")]
+    kind: Option<String>,
+    /// info, warning or critical.
+    #[arg(long, default_value = "info")]
+    severity: String,
+    /// Where it happened (defaults to --env).
+    #[arg(long)]
+    environment: Option<String>,
+    /// One line saying what happened.
+    #[arg(long, required_unless_present = "json")]
+    summary: Option<String>,
+    /// The version deployed or affected.
+    #[arg(long)]
+    version: Option<String>,
+    /// A fact, as NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    detail: Vec<String>,
+    /// A link, as TITLE=URL (repeatable).
+    #[arg(long, value_name = "TITLE=URL")]
+    link: Vec<String>,
+    /// Identity for dedup and resolution.
+    #[arg(long)]
+    key: Option<String>,
+    /// The alert is over (sent once, after a firing notice).
+    #[arg(long)]
+    resolved: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("shipgate-notify: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `Ok(all delivered)`, or a usage/configuration error.
+fn run(args: &Args) -> Result<bool, String> {
+    let doc = Document::load(&args.config, args.env.as_deref(), Vars::process())
+        .map_err(|e| e.to_string())?;
+    let mut config: NotifyConfig = doc
+        .section("notify")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{} has no [notify] section", args.config.display()))?;
+    if config.channels.is_empty() {
+        return Err(format!(
+            "{} configures no [notify.channels]",
+            args.config.display()
+        ));
+    }
+    let base_dir = args
+        .config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let environment = args.env.clone().unwrap_or_else(|| "default".to_owned());
+    if let Command::Test { channels } = &args.command
+        && !channels.is_empty()
+    {
+        for c in channels {
+            if !config.channels.contains_key(c) {
+                let known: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "--channel {c:?}: not configured (channels: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        config.channels.retain(|name, _| channels.contains(name));
+    }
+    let events = match &args.command {
+        Command::Test { .. } => Vec::new(),
+        Command::Send(send) => events(send, &environment)?,
+    };
+    let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
+        .map_err(|e| e.to_string())?;
+    let mut notifier = Notifier::new(config, client, base_dir).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let deliveries = runtime.block_on(async {
+        match &args.command {
+            Command::Test { .. } => notifier.test(&environment).await,
+            Command::Send(_) => {
+                let now = SystemTime::now();
+                for event in events {
+                    let summary = event.summary.clone();
+                    if let Decision::Suppressed(why) = notifier.submit(event, now) {
+                        println!("suppressed  {summary}: {why}");
+                    }
+                }
+                notifier.flush_all(now).await
+            }
+        }
+    });
+    Ok(print(&deliveries))
+}
+
+fn print(deliveries: &[Delivery]) -> bool {
+    let width = deliveries
+        .iter()
+        .map(|d| d.channel.len())
+        .max()
+        .unwrap_or(0);
+    for d in deliveries {
+        match &d.result {
+            Ok(attempts) => {
+                let tries = if *attempts == 1 {
+                    "1 attempt".to_owned()
+                } else {
+                    format!("{attempts} attempts")
+                };
+                println!(
+                    "ok    {:<width$}  {} event(s), {tries}",
+                    d.channel, d.events
+                );
+            }
+            Err(e) => println!("FAIL  {:<width$}  {e}", d.channel),
+        }
+    }
+    deliveries.iter().all(|d| d.result.is_ok())
+}
+
+fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, String> {
+    if let Some(path) = &send.json {
+        let mut text = String::new();
+        if path == Path::new("-") {
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+        } else {
+            text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("the JSON is not valid: {e}"))?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        return items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value::<Event>(v).map_err(|e| format!("event {}: {e}", i + 1))
+            })
+            .collect();
+    }
+    let kind: EventKind = parse_enum(send.kind.as_deref().unwrap_or_default(), "--kind")?;
+    let severity: Severity = parse_enum(&send.severity, "--severity")?;
+    let mut event = Event::new(
+        kind,
+        severity,
+        send.environment
+            .clone()
+            .unwrap_or_else(|| default_env.to_owned()),
+        send.summary.clone().unwrap_or_default(),
+    );
+    event.version = send.version.clone();
+    event.key = send.key.clone();
+    if send.resolved {
+        event.status = Status::Resolved;
+    }
+    event.details = pairs(&send.detail, "--detail", "NAME=VALUE")?;
+    event.links = pairs(&send.link, "--link", "TITLE=URL")?
+        .into_iter()
+        .map(|(title, url)| Link { title, url })
+        .collect();
+    Ok(vec![event])
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(text: &str, flag: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| format!("{flag} {text:?}: {e}"))
+}
+
+fn pairs(items: &[String], flag: &str, form: &str) -> Result<BTreeMap<String, String>, String> {
+    items
+        .iter()
+        .map(|i| {
+            i.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("{flag} {i:?}: expected {form}"))
+        })
+        .collect()
+}

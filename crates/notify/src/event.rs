@@ -1,0 +1,171 @@
+//! The one notification type every layer sends.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+/// How urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Someone should look.
+    Warning,
+    /// Someone must act now.
+    Critical,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A deployment began.
+    DeploymentStarted,
+    /// A deployment finished and passed its checks.
+    DeploymentSucceeded,
+    /// A deployment failed.
+    DeploymentFailed,
+    /// A deployment was rolled back.
+    RolledBack,
+    /// A pre- or post-deployment check failed.
+    CheckFailed,
+    /// A load-test or monitoring threshold was breached.
+    ThresholdBreached,
+    /// A monitoring alert (firing or resolved).
+    Alert,
+    /// `shipgate-notify test`: proves the wiring.
+    Test,
+}
+
+impl EventKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::DeploymentStarted => "deployment_started",
+            EventKind::DeploymentSucceeded => "deployment_succeeded",
+            EventKind::DeploymentFailed => "deployment_failed",
+            EventKind::RolledBack => "rolled_back",
+            EventKind::CheckFailed => "check_failed",
+            EventKind::ThresholdBreached => "threshold_breached",
+            EventKind::Alert => "alert",
+            EventKind::Test => "test",
+        }
+    }
+
+    /// Whether this is a deployment's change (PagerDuty sends those as change events).
+    pub fn is_change(self) -> bool {
+        matches!(
+            self,
+            EventKind::DeploymentStarted | EventKind::DeploymentSucceeded | EventKind::RolledBack
+        )
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the condition is ongoing or over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Ongoing (or a one-off event).
+    #[default]
+    Firing,
+    /// Over: sent once, after a firing notice.
+    Resolved,
+}
+
+/// A link shown with the notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Its text.
+    pub title: String,
+    /// Its address.
+    pub url: String,
+}
+
+/// One notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// How urgent.
+    pub severity: Severity,
+    /// Ongoing or over.
+    #[serde(default)]
+    pub status: Status,
+    /// Where (production, staging, ...).
+    pub environment: String,
+    /// The version deployed or affected.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// One line.
+    pub summary: String,
+    /// Facts, by name.
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    /// Dashboards, runbooks, logs.
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// Identity for dedup and resolution; defaults to kind, environment and summary.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// When it happened (seconds since the Unix epoch).
+    #[serde(default = "now_secs")]
+    pub at: u64,
+}
+
+pub(crate) fn now_secs() -> u64 {
+    secs(SystemTime::now())
+}
+
+pub(crate) fn secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Event {
+    /// A firing event with no version, details or links.
+    pub fn new(
+        kind: EventKind,
+        severity: Severity,
+        environment: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            severity,
+            status: Status::Firing,
+            environment: environment.into(),
+            version: None,
+            summary: summary.into(),
+            details: BTreeMap::new(),
+            links: Vec::new(),
+            key: None,
+            at: now_secs(),
+        }
+    }
+
+    /// The identity used for dedup, grouping and PagerDuty's `dedup_key`.
+    pub fn dedup_key(&self) -> String {
+        self.key
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}/{}", self.kind, self.environment, self.summary))
+    }
+
+    /// A title line: `[CRITICAL] production: deployment_failed — summary`.
+    pub fn title(&self) -> String {
+        let state = if self.status == Status::Resolved {
+            "RESOLVED".to_owned()
+        } else {
+            format!("{:?}", self.severity).to_uppercase()
+        };
+        format!("[{state}] {}: {}", self.environment, self.summary)
+    }
+}
