@@ -31,6 +31,24 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("shipgate-notify", &["shipgate-config", "shipgate-http"]),
     (
+        "shipgate-load",
+        &[
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-report",
+            "shipgate-stats",
+        ],
+    ),
+    (
+        "shipgate-load-cli",
+        &[
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-load",
+            "shipgate-report",
+        ],
+    ),
+    (
         "shipgate-notify-cli",
         &["shipgate-config", "shipgate-http", "shipgate-notify"],
     ),

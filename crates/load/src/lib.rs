@@ -1,0 +1,45 @@
+//! Load generation with honest percentiles.
+//!
+//! A [`Plan`] (from `[load]`, see [`LoadConfig`], or built in Rust with [`Class`] and
+//! [`Action`], where a task can be any async function) runs in an [`Engine`]:
+//!
+//! - **Closed model** (Locust): user classes by `weight` or `fixed_count`, dealt out in
+//!   a smooth weighted round-robin so the ratios hold exactly at every user count;
+//!   tasks by weight (the same way) or in sequence; `on_start`/`on_stop`; think time
+//!   (constant, between, pacing, throughput); stages of user counts with spawn rates;
+//!   a graceful stop (users finish their task and run `on_stop`), then a hard stop.
+//! - **Open model** (k6's arrival rates, wrk2's `-R`): iterations start on a fixed
+//!   schedule whatever the target does; each sample keeps its latency from the actual
+//!   send and from the *intended* start (coordinated-omission corrected); an iteration
+//!   that finds every virtual user busy is counted as dropped.
+//!
+//! Every request is recorded into per-endpoint HDR histograms (`shipgate-stats`),
+//! sharded so workers rarely contend; [`Report`] turns the result into thresholds'
+//! verdicts, a console table, a JSON summary and Locust-compatible CSV files.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use shipgate_load::{Engine, Plan, Report};
+//! # let config: shipgate_load::LoadConfig = unimplemented!();
+//! let plan = Plan::from_config(&config)?;
+//! let client = shipgate_http::HttpClient::new(&Default::default())?;
+//! let engine = Engine::new(plan.clone(), client);
+//! let result = engine.run(tokio_util::sync::CancellationToken::new()).await;
+//! let report = Report::new(&plan, &result);
+//! println!("{}", report.table());
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod engine;
+mod error;
+mod plan;
+mod report;
+
+pub use config::{
+    LoadConfig, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig, UserConfig,
+};
+pub use engine::{Engine, Live, RunResult};
+pub use error::{Error, ErrorKind};
+pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
+pub use report::{JSON_SCHEMA, Report};

@@ -1,0 +1,403 @@
+//! A load test, resolved: classes with their tasks, the shape, thresholds. Built from
+//! `[load]` or with the builder API (where a task can be any async function).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shipgate_http::{Step, Vars};
+use shipgate_stats::Threshold;
+
+use crate::config::{LoadConfig, ShapeConfig, ThinkConfig};
+use crate::{Error, ErrorKind};
+
+/// A custom task: an async function; its duration is the latency, `Err` a failure.
+pub type TaskFn =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// What a task does.
+#[derive(Clone)]
+pub enum Action {
+    /// An HTTP request with captures and assertions.
+    Http(Box<Step>),
+    /// Any async function, named for the reports.
+    Custom(String, TaskFn),
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Http(step) => write!(f, "Http({})", step.display_name()),
+            Action::Custom(name, _) => write!(f, "Custom({name})"),
+        }
+    }
+}
+
+impl Action {
+    /// The request name in reports: a step's `name`, or `METHOD URL-template`.
+    pub fn name(&self) -> String {
+        match self {
+            Action::Http(step) => step
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", step.method, step.url)),
+            Action::Custom(name, _) => name.clone(),
+        }
+    }
+
+    /// A custom task.
+    pub fn custom<F, Fut>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Action::Custom(name.into(), Arc::new(move || Box::pin(f())))
+    }
+}
+
+/// A user class.
+#[derive(Debug, Clone)]
+pub struct Class {
+    /// Name.
+    pub name: String,
+    /// Share of the weighted users.
+    pub weight: u32,
+    /// A fixed number of users instead of a share.
+    pub fixed_count: Option<u32>,
+    /// Pause between tasks.
+    pub think: ThinkConfig,
+    /// Tasks in order instead of by weight.
+    pub sequential: bool,
+    /// Run once per user at its start.
+    pub on_start: Vec<Action>,
+    /// Run once per user at its stop.
+    pub on_stop: Vec<Action>,
+    /// `(weight, action)`.
+    pub tasks: Vec<(u32, Action)>,
+}
+
+impl Class {
+    /// A class with weight 1 and no tasks.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            weight: 1,
+            fixed_count: None,
+            think: ThinkConfig::None,
+            sequential: false,
+            on_start: vec![],
+            on_stop: vec![],
+            tasks: vec![],
+        }
+    }
+
+    /// Sets the weight.
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Adds a task.
+    pub fn task(mut self, weight: u32, action: Action) -> Self {
+        self.tasks.push((weight, action));
+        self
+    }
+
+    /// Sets the think time.
+    pub fn think(mut self, think: ThinkConfig) -> Self {
+        self.think = think;
+        self
+    }
+}
+
+/// One closed-model stage, resolved: hold `users` until `until` (from the start).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// Target users.
+    pub users: u32,
+    /// When the stage ends, from the start of the run.
+    pub until: Duration,
+    /// Users started or stopped per second.
+    pub spawn_rate: f64,
+}
+
+/// How load is applied, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// User counts by stage.
+    Closed(Vec<Stage>),
+    /// Arrival rate: `(time, rate)` points, linear between them; ends at the last point.
+    Open {
+        /// `(time from start, iterations per second)`.
+        points: Vec<(Duration, f64)>,
+        /// Virtual users: iterations in flight at most.
+        max_vus: u32,
+    },
+}
+
+impl Shape {
+    /// When the shape ends.
+    pub fn duration(&self) -> Duration {
+        match self {
+            Shape::Closed(stages) => stages.last().map_or(Duration::ZERO, |s| s.until),
+            Shape::Open { points, .. } => points.last().map_or(Duration::ZERO, |p| p.0),
+        }
+    }
+
+    /// The stage at `t`, or `None` once the shape is over.
+    pub fn stage_at(&self, t: Duration) -> Option<Stage> {
+        match self {
+            Shape::Closed(stages) => stages.iter().find(|s| t < s.until).copied(),
+            Shape::Open { .. } => None,
+        }
+    }
+
+    /// The arrival rate at `t` (open model).
+    pub fn rate_at(&self, t: Duration) -> f64 {
+        let Shape::Open { points, .. } = self else {
+            return 0.0;
+        };
+        for pair in points.windows(2) {
+            let ((t0, r0), (t1, r1)) = (pair[0], pair[1]);
+            if t < t1 {
+                if r0 == r1 || t1 <= t0 {
+                    return r1;
+                }
+                let f = (t - t0).as_secs_f64() / (t1 - t0).as_secs_f64();
+                return r0 + (r1 - r0) * f.clamp(0.0, 1.0);
+            }
+        }
+        points.last().map_or(0.0, |p| p.1)
+    }
+}
+
+/// A whole load test.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// User classes.
+    pub classes: Vec<Class>,
+    /// The shape.
+    pub shape: Shape,
+    /// How long users may finish after the shape ends.
+    pub graceful_stop: Duration,
+    /// Thresholds deciding the exit code.
+    pub thresholds: Vec<Threshold>,
+    /// Variables for requests (`host` and `[load.vars]`).
+    pub vars: Vars,
+}
+
+impl Plan {
+    /// Sets every class's think time.
+    pub fn with_think(mut self, think: ThinkConfig) -> Self {
+        for c in &mut self.classes {
+            c.think = think;
+        }
+        self
+    }
+
+    /// Resolves a `[load]` section.
+    pub fn from_config(cfg: &LoadConfig) -> Result<Self, Error> {
+        let mut vars: Vars = cfg.vars.clone().into_iter().collect();
+        if let Some(host) = &cfg.host {
+            vars.insert("host".to_owned(), host.trim_end_matches('/').to_owned());
+        }
+        let classes = cfg
+            .users
+            .iter()
+            .map(|u| Class {
+                name: u.name.clone(),
+                weight: u
+                    .weight
+                    .unwrap_or(if u.fixed_count.is_some() { 0 } else { 1 }),
+                fixed_count: u.fixed_count,
+                think: u.think,
+                sequential: u.sequential,
+                on_start: u
+                    .on_start
+                    .iter()
+                    .cloned()
+                    .map(|s| Action::Http(Box::new(s)))
+                    .collect(),
+                on_stop: u
+                    .on_stop
+                    .iter()
+                    .cloned()
+                    .map(|s| Action::Http(Box::new(s)))
+                    .collect(),
+                tasks: u
+                    .tasks
+                    .iter()
+                    .map(|t| (t.weight, Action::Http(Box::new(t.request.clone()))))
+                    .collect(),
+            })
+            .collect();
+        let thresholds = cfg
+            .thresholds
+            .iter()
+            .map(|t| {
+                t.parse::<Threshold>()
+                    .map_err(|e| Error::new(ErrorKind::Threshold, format!("threshold {t:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = Plan {
+            classes,
+            shape: shape(&cfg.shape)?,
+            graceful_stop: cfg.graceful_stop,
+            thresholds,
+            vars,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Checks the plan makes sense.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::new(ErrorKind::Plan, m));
+        if self.classes.is_empty() {
+            return bad("no user classes: add [[load.users]]".to_owned());
+        }
+        for c in &self.classes {
+            if c.tasks.is_empty() {
+                return bad(format!("user class {:?} has no tasks", c.name));
+            }
+            if !c.sequential && c.tasks.iter().all(|(w, _)| *w == 0) {
+                return bad(format!("user class {:?}: every task has weight 0", c.name));
+            }
+            if c.fixed_count.is_some() && c.weight > 0 {
+                return bad(format!(
+                    "user class {:?}: give `weight` or `fixed_count`, not both",
+                    c.name
+                ));
+            }
+        }
+        if self
+            .classes
+            .iter()
+            .all(|c| c.weight == 0 && c.fixed_count.is_none())
+        {
+            return bad("every user class has weight 0".to_owned());
+        }
+        if self.shape.duration().is_zero() {
+            return bad("the shape lasts no time: give stages or a duration".to_owned());
+        }
+        Ok(())
+    }
+}
+
+fn shape(cfg: &ShapeConfig) -> Result<Shape, Error> {
+    let bad = |m: &str| Err(Error::new(ErrorKind::Plan, m.to_owned()));
+    Ok(match cfg {
+        ShapeConfig::Constant {
+            users,
+            duration,
+            spawn_rate,
+        } => Shape::Closed(vec![Stage {
+            users: *users,
+            until: *duration,
+            spawn_rate: *spawn_rate,
+        }]),
+        ShapeConfig::Stages { stages } => {
+            if stages.is_empty() {
+                return bad("`stages` is empty");
+            }
+            let mut until = Duration::ZERO;
+            Shape::Closed(
+                stages
+                    .iter()
+                    .map(|s| {
+                        until += s.duration;
+                        Stage {
+                            users: s.users,
+                            until,
+                            spawn_rate: s.spawn_rate,
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        ShapeConfig::Arrival {
+            rate,
+            duration,
+            stages,
+            max_vus,
+        } => {
+            if *rate < 0.0 || stages.iter().any(|s| s.rate < 0.0) {
+                return bad("arrival rates cannot be negative");
+            }
+            let mut points = vec![(Duration::ZERO, *rate)];
+            if stages.is_empty() {
+                let Some(d) = duration else {
+                    return bad("an arrival shape needs `duration` or `stages`");
+                };
+                points.push((*d, *rate));
+            }
+            let mut t = Duration::ZERO;
+            for s in stages {
+                t += s.duration;
+                points.push((t, s.rate));
+            }
+            Shape::Open {
+                points,
+                max_vus: (*max_vus).max(1),
+            }
+        }
+    })
+}
+
+/// The order in which weighted classes (or tasks) are handed out: smooth weighted
+/// round-robin, so that after any number of picks each share is within one of its
+/// exact proportion. One period is `sum(weights)` long.
+pub fn weighted_sequence(weights: &[u32]) -> Vec<usize> {
+    let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
+    let mut current = vec![0i64; weights.len()];
+    let mut out = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        for (c, w) in current.iter_mut().zip(weights) {
+            *c += i64::from(*w);
+        }
+        let (best, _) = current
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            .expect("weights");
+        current[best] -= total;
+        out.push(best);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_sequence_is_within_one_of_exact_at_every_prefix() {
+        let weights = [50, 20, 15, 10, 5];
+        let seq = weighted_sequence(&weights);
+        assert_eq!(seq.len(), 100);
+        let mut counts = [0usize; 5];
+        for (n, &c) in seq.iter().enumerate() {
+            counts[c] += 1;
+            for (i, w) in weights.iter().enumerate() {
+                let exact = (n + 1) as f64 * f64::from(*w) / 100.0;
+                assert!(
+                    (counts[i] as f64 - exact).abs() < 1.0,
+                    "after {} picks class {i} has {} (exact {exact})",
+                    n + 1,
+                    counts[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn open_shapes_interpolate_rates() {
+        let shape = Shape::Open {
+            points: vec![(Duration::ZERO, 10.0), (Duration::from_secs(10), 110.0)],
+            max_vus: 1,
+        };
+        assert_eq!(shape.rate_at(Duration::from_secs(5)), 60.0);
+        assert_eq!(shape.rate_at(Duration::from_secs(20)), 110.0);
+    }
+}

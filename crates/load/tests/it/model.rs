@@ -1,0 +1,156 @@
+use std::time::Duration;
+
+use shipgate_load::{Action, Class, Engine, Plan, Shape, Stage, ThinkConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Five classes weighted like our users' locustfile, two tasks each weighted 3:1.
+fn classes() -> Vec<Class> {
+    [
+        ("browsing", 50),
+        ("auth", 20),
+        ("search", 15),
+        ("dashboard", 10),
+        ("api", 5),
+    ]
+    .into_iter()
+    .map(|(name, weight)| {
+        Class::new(name)
+            .weight(weight)
+            .task(
+                3,
+                Action::custom(format!("{name}/main"), || async { Ok(()) }),
+            )
+            .task(
+                1,
+                Action::custom(format!("{name}/side"), || async { Ok(()) }),
+            )
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_model_class_and_task_weights_hold_over_10000_iterations() {
+    let plan = Plan {
+        classes: classes(),
+        shape: Shape::Open {
+            points: vec![(Duration::ZERO, 5000.0), (Duration::from_secs(2), 5000.0)],
+            max_vus: 500,
+        },
+        graceful_stop: Duration::from_secs(5),
+        thresholds: vec![],
+        vars: Default::default(),
+    };
+    let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
+        .run(CancellationToken::new())
+        .await;
+    let total: u64 = result
+        .snapshot
+        .endpoints()
+        .values()
+        .map(|e| e.requests())
+        .sum();
+    assert!(
+        (9_990..=10_000).contains(&(total + result.dropped)),
+        "{total} + {} dropped",
+        result.dropped
+    );
+    assert_eq!(result.dropped, 0);
+    for (class, weight) in [
+        ("browsing", 50.0),
+        ("auth", 20.0),
+        ("search", 15.0),
+        ("dashboard", 10.0),
+        ("api", 5.0),
+    ] {
+        let main = result.snapshot.endpoints()[&format!("{class}/main")].requests() as f64;
+        let side = result.snapshot.endpoints()[&format!("{class}/side")].requests() as f64;
+        let share = (main + side) / total as f64 * 100.0;
+        assert!(
+            (share - weight).abs() < 1.0,
+            "{class}: {share:.2}% of iterations, weight {weight}%"
+        );
+        assert!(
+            (main / (main + side) - 0.75).abs() < 0.01,
+            "{class}: task ratio {}",
+            main / (main + side)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stages_reach_each_user_count_with_exact_class_ratios() {
+    let plan = Plan {
+        classes: classes(),
+        shape: Shape::Closed(vec![
+            Stage {
+                users: 20,
+                until: Duration::from_secs(1),
+                spawn_rate: 1000.0,
+            },
+            Stage {
+                users: 40,
+                until: Duration::from_secs(2),
+                spawn_rate: 1000.0,
+            },
+            Stage {
+                users: 10,
+                until: Duration::from_secs(3),
+                spawn_rate: 1000.0,
+            },
+        ]),
+        graceful_stop: Duration::from_secs(2),
+        thresholds: vec![],
+        vars: Default::default(),
+    }
+    .with_think(ThinkConfig::Constant(Duration::from_millis(20)));
+    let engine = Engine::new(plan, crate::client(Duration::from_secs(1)));
+    let live = engine.live();
+    let samples = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for at in [800u64, 1800, 2800] {
+            tokio::time::sleep(Duration::from_millis(if seen.is_empty() {
+                at
+            } else {
+                1000
+            }))
+            .await;
+            seen.push(live.users());
+        }
+        seen
+    });
+    let result = engine.run(CancellationToken::new()).await;
+    assert_eq!(
+        samples.await.unwrap(),
+        [20, 40, 10],
+        "users at 0.8 s, 1.8 s and 2.8 s"
+    );
+    // 40 users were started in all: the weighted order gives exactly 20/8/6/4/2.
+    let started: Vec<u64> = ["browsing", "auth", "search", "dashboard", "api"]
+        .iter()
+        .map(|c| result.users_per_class[*c])
+        .collect();
+    assert_eq!(started, [20, 8, 6, 4, 2]);
+    let series = result.snapshot.series().intervals();
+    assert_eq!(series[0].users, 20);
+    assert_eq!(series[1].users, 40);
+    assert_eq!(result.hard_stopped, 0, "users in think time stop at once");
+}
+
+#[test]
+fn plans_are_validated() {
+    let no_tasks = Plan {
+        classes: vec![Class::new("empty")],
+        shape: Shape::Closed(vec![Stage {
+            users: 1,
+            until: Duration::from_secs(1),
+            spawn_rate: 1.0,
+        }]),
+        graceful_stop: Duration::ZERO,
+        thresholds: vec![],
+        vars: Default::default(),
+    };
+    assert_eq!(
+        no_tasks.validate().unwrap_err().kind(),
+        shipgate_load::ErrorKind::Plan
+    );
+}
