@@ -4,8 +4,9 @@
 //! Today: `shipgate-check pre` (environment, port, database and sqlx migrations, Django
 //! settings, files, host resources) and `shipgate-check post` (health, API, security
 //! headers, 404s, the login → dashboard → logout flow), from `fixtures/shipgate.toml`,
-//! with console, JSON, JUnit and Markdown reports in `target/shipgate-demo/`; then
-//! `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}` receiver.
+//! with console, JSON, JUnit and Markdown reports in `target/shipgate-demo/`; a 5-second
+//! `shipgate-load` run of the five-class configuration (CSV, JSON, JUnit, Markdown);
+//! then `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -29,6 +30,8 @@ pub(crate) fn run() -> Result<(), Failed> {
         "shipgate-check",
         "--package",
         "shipgate-notify-cli",
+        "--package",
+        "shipgate-load-cli",
     ])
     .run()?;
     let root = workspace_root();
@@ -75,6 +78,38 @@ pub(crate) fn run() -> Result<(), Failed> {
             failed.push(format!("shipgate-check {phase} ({status})"));
         }
     }
+    // A short version of the step-shape load test: 60 users for 5 s.
+    let mut load = Cmd::new(root.join("target/debug/shipgate-load"))
+        .args([
+            "--env",
+            "demo",
+            "--users",
+            "60",
+            "--spawn-rate",
+            "60",
+            "--run-time",
+            "5s",
+            "--progress",
+            "1s",
+            "--config",
+        ])
+        .args([&config])
+        .args(["--csv".as_ref(), out.join("load").as_os_str()])
+        .args(["--json".as_ref(), out.join("load.json").as_os_str()])
+        .args(["--junit".as_ref(), out.join("load.xml").as_os_str()])
+        .args(["--markdown".as_ref(), out.join("load.md").as_os_str()])
+        .into_command();
+    load.env("DEMO_PORT", &port).env("DEMO_PASSWORD", PASSWORD);
+    eprintln!(
+        "$ shipgate-load --env demo --users 60 --run-time 5s --config fixtures/shipgate.toml …"
+    );
+    let status = load
+        .status()
+        .map_err(|e| Failed(format!("cannot run shipgate-load: {e}")))?;
+    if !status.success() {
+        failed.push(format!("shipgate-load ({status})"));
+    }
+
     let mut notify = Cmd::new(root.join("target/debug/shipgate-notify"))
         .args(["test", "--env", "demo", "--config"])
         .args([&config])

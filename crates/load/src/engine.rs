@@ -305,8 +305,13 @@ async fn user(
     } else {
         weighted_sequence(&weights)
     };
-    // Users start at different points of the order, so short runs still mix tasks.
-    let mut next = index % order.len();
+    // Weighted users start at different points of the order, so short runs still mix
+    // tasks; a sequence always starts at its first task (log in before anything else).
+    let mut next = if class.sequential {
+        0
+    } else {
+        index % order.len()
+    };
     // With pacing or a throughput, tasks are due on a fixed schedule (wrk2's model): a
     // task that starts late records its latency from when it was due too, and the user
     // catches up instead of silently sending less (coordinated omission).
@@ -535,4 +540,57 @@ fn short(message: &str) -> String {
         .chars()
         .take(120)
         .collect()
+}
+
+/// One task's result in a smoke pass.
+#[derive(Debug)]
+pub struct SmokeResult {
+    /// `class / request name`.
+    pub name: String,
+    /// `Err(why)` when it failed.
+    pub result: Result<Duration, String>,
+}
+
+/// Runs every class's `on_start`, each task once, then `on_stop`, in order with one user
+/// per class, and stops at the first failure: the quick pass before the real load.
+pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
+    let engine = Engine::new(plan.clone(), client);
+    let shared = engine.shared;
+    let mut out = Vec::new();
+    for (i, class) in plan.classes.iter().enumerate() {
+        let mut vars = shared.vars.clone();
+        let mut jar = CookieJar::new();
+        let actions = class
+            .on_start
+            .iter()
+            .chain(class.tasks.iter().map(|(_, a)| a))
+            .chain(class.on_stop.iter());
+        for action in actions {
+            let before = shared
+                .failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let start = Instant::now();
+            execute(&shared, action, &mut vars, &mut jar, i, None).await;
+            let after = shared
+                .failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let error = after
+                .iter()
+                .find(|(k, v)| before.get(*k) != Some(*v))
+                .map(|((_, m), _)| m.clone());
+            let failed = error.is_some();
+            out.push(SmokeResult {
+                name: format!("{} / {}", class.name, action.name()),
+                result: error.map_or(Ok(start.elapsed()), Err),
+            });
+            if failed {
+                return out;
+            }
+        }
+    }
+    out
 }

@@ -39,7 +39,7 @@ mod report;
 pub use config::{
     LoadConfig, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig, UserConfig,
 };
-pub use engine::{Engine, Live, RunResult};
+pub use engine::{Engine, Live, RunResult, SmokeResult, smoke};
 pub use error::{Error, ErrorKind};
 pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
 pub use report::{JSON_SCHEMA, Report};

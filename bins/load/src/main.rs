@@ -1,0 +1,228 @@
+//! `shipgate-load`: run `[load]` from shipgate.toml and judge it by its thresholds.
+//!
+//! Thin glue over `shipgate_load`: parse arguments, apply overrides, run with a
+//! progress line, write reports, map the thresholds to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use shipgate_config::{Document, Vars};
+use shipgate_load::{Engine, LoadConfig, Plan, Report, Shape, Stage};
+use shipgate_report::{ExitCode as Code, Junit, Markdown, Redactor, Render};
+use tokio_util::sync::CancellationToken;
+
+/// Generate load from the [load] section of shipgate.toml and judge it.
+///
+/// Closed model (users with weights, think time and stages) or open model (arrival
+/// rate). Every request lands in HDR histograms; thresholds such as `p95 < 500ms` and
+/// `error_rate < 1%` decide the exit code. Ctrl-C stops gracefully.
+///
+/// Exit codes: 0 every threshold holds, 1 a threshold failed (or --smoke-only found a
+/// failure), 2 a configuration or usage error.
+///
+/// Examples:
+///   shipgate-load --env staging
+///   shipgate-load --env staging --users 50 --spawn-rate 10 --run-time 2m --csv target/run
+///   shipgate-load --env staging --rate 200 --run-time 1m --max-vus 100
+///   shipgate-load --env staging --smoke-only
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Parser)]
+#[command(version, verbatim_doc_comment)]
+struct Args {
+    /// The configuration file.
+    #[arg(long, short, default_value = "shipgate.toml", env = "SHIPGATE_CONFIG")]
+    config: PathBuf,
+    /// The environment whose [environments.NAME] variables fill ${VAR}s.
+    #[arg(long, short, env = "SHIPGATE_ENV")]
+    env: Option<String>,
+    /// Override [load] host (the `{{host}}` of requests).
+    #[arg(long)]
+    host: Option<String>,
+    /// Replace the shape: this many users (closed model) for --run-time.
+    #[arg(long, requires = "run_time", conflicts_with = "rate")]
+    users: Option<u32>,
+    /// Users started per second with --users.
+    #[arg(long, default_value_t = 10.0)]
+    spawn_rate: f64,
+    /// Replace the shape: this many iterations per second (open model) for --run-time.
+    #[arg(long, requires = "run_time")]
+    rate: Option<f64>,
+    /// Virtual users for --rate: iterations in flight at most.
+    #[arg(long, default_value_t = 100)]
+    max_vus: u32,
+    /// How long --users or --rate runs, e.g. 90s, 5m.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    run_time: Option<Duration>,
+    /// Run each task once per class (on_start, tasks, on_stop) and stop at the first failure.
+    #[arg(long)]
+    smoke_only: bool,
+    /// Write Locust-compatible CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv.
+    #[arg(long, value_name = "PREFIX")]
+    csv: Option<PathBuf>,
+    /// Write the JSON summary (schema shipgate.load/v1, with the stats snapshot).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the thresholds as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the thresholds as Markdown (e.g. to $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Seconds between progress lines.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    progress: Duration,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => code.into(),
+        Err(message) => {
+            eprintln!("shipgate-load: {message}");
+            Code::Usage.into()
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<Code, String> {
+    let doc = Document::load(&args.config, args.env.as_deref(), Vars::process())
+        .map_err(|e| e.to_string())?;
+    let mut config: LoadConfig = doc
+        .section("load")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{} has no [load] section", args.config.display()))?;
+    if let Some(host) = &args.host {
+        config.host = Some(host.clone());
+    }
+    let mut plan = Plan::from_config(&config).map_err(|e| e.to_string())?;
+    if let (Some(users), Some(run_time)) = (args.users, args.run_time) {
+        plan.shape = Shape::Closed(vec![Stage {
+            users,
+            until: run_time,
+            spawn_rate: args.spawn_rate,
+        }]);
+    }
+    if let (Some(rate), Some(run_time)) = (args.rate, args.run_time) {
+        plan.shape = Shape::Open {
+            points: vec![(Duration::ZERO, rate), (run_time, rate)],
+            max_vus: args.max_vus.max(1),
+        };
+    }
+    plan.validate().map_err(|e| e.to_string())?;
+    let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
+        request_timeout: config.timeout,
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let redactor = Redactor::new(doc.secrets());
+
+    if args.smoke_only {
+        let results = runtime.block_on(shipgate_load::smoke(&plan, client));
+        let mut ok = true;
+        for r in &results {
+            match &r.result {
+                Ok(d) => println!("ok    {}  {d:?}", r.name),
+                Err(e) => {
+                    ok = false;
+                    println!("FAIL  {}  {}", r.name, redactor.redact(e));
+                }
+            }
+        }
+        return Ok(if ok { Code::Success } else { Code::Failure });
+    }
+
+    let engine = Engine::new(plan.clone(), client);
+    let live = engine.live();
+    let cancel = CancellationToken::new();
+    let result = runtime.block_on(async {
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("stopping: letting users finish their task (Ctrl-C again to abort)");
+                stop.cancel();
+                let _ = tokio::signal::ctrl_c().await;
+                std::process::exit(130);
+            }
+        });
+        let every = args.progress.max(Duration::from_millis(200));
+        let started = tokio::time::Instant::now();
+        let progress = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let snap = live.snapshot();
+                let all = snap.aggregate();
+                let secs = started.elapsed().as_secs_f64();
+                let p95 = all.latency.percentile(95.0).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+                let ratio = if all.requests() > 0 { all.failed() as f64 * 100.0 / all.requests() as f64 } else { 0.0 };
+                let line = format!(
+                    "[{:>5.0}s] users {:>5} | {:>8.1} req/s | p95 {:>7.1} ms | failures {} ({ratio:.1}%)",
+                    secs,
+                    live.users(),
+                    all.requests() as f64 / secs.max(1e-9),
+                    p95,
+                    all.failed()
+                );
+                if std::io::stderr().is_terminal() {
+                    eprint!("\r{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+                let _ = std::io::stderr().flush();
+            }
+        });
+        let result = engine.run(cancel).await;
+        progress.abort();
+        result
+    });
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    let report = Report::new(&plan, &result);
+    print!("{}", redactor.redact(&report.table()));
+    if let Some(prefix) = &args.csv {
+        report
+            .write_csv(prefix)
+            .map_err(|e| format!("cannot write CSV files {}_*.csv: {e}", prefix.display()))?;
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+        write(path, &redactor.redact(&text))?;
+    }
+    let mut findings =
+        shipgate_report::Report::new("shipgate-load thresholds").with_redactor(redactor);
+    findings.extend(report.findings());
+    let outputs: [(&Option<PathBuf>, &dyn Render); 2] =
+        [(&args.junit, &Junit), (&args.markdown, &Markdown)];
+    for (path, renderer) in outputs {
+        if let Some(path) = path {
+            write(
+                path,
+                &renderer
+                    .render_to_string(&findings)
+                    .map_err(|e| e.to_string())?,
+            )?;
+        }
+    }
+    Ok(report.exit_code())
+}
+
+/// Writes a whole file: beside the target, then renamed.
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

@@ -1,0 +1,184 @@
+//! The `shipgate-load` binary end to end against the demo app.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shipgate-load");
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/shipgate.toml")
+}
+
+async fn demo() -> u16 {
+    let app = shipgate_demo_app::App::build(shipgate_demo_app::Options::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app.router()).await });
+    port
+}
+
+async fn load(args: &[&str], port: u16) -> Output {
+    tokio::process::Command::new(BIN)
+        .args(args)
+        .env("DEMO_PORT", port.to_string())
+        .output()
+        .await
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_only_runs_every_task_of_the_five_classes_once() {
+    let port = demo().await;
+    let out = load(
+        &[
+            "--config",
+            fixture().to_str().unwrap(),
+            "--env",
+            "demo",
+            "--smoke-only",
+        ],
+        port,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        15,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok    dashboard / POST /api/v1/auth/login"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_run_of_the_step_config_passes_its_thresholds_and_writes_reports() {
+    let port = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("run");
+    let json = dir.path().join("run.json");
+    let junit = dir.path().join("thresholds.xml");
+    let out = load(
+        &[
+            "--config",
+            fixture().to_str().unwrap(),
+            "--env",
+            "demo",
+            "--users",
+            "60",
+            "--spawn-rate",
+            "100",
+            "--run-time",
+            "3s",
+            "--progress",
+            "1s",
+            "--csv",
+            prefix.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        port,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("users    60 |"), "progress lines: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["schema"], "shipgate.load/v1");
+    assert_eq!(report["thresholds"].as_array().unwrap().len(), 5);
+    assert!(
+        report["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["passed"] == true),
+        "{report:#}"
+    );
+    for suffix in ["_stats.csv", "_stats_history.csv", "_failures.csv"] {
+        assert!(dir.path().join(format!("run{suffix}")).exists(), "{suffix}");
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        5,
+        "one testcase per threshold"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_threshold_exits_1_and_bad_input_exits_2() {
+    let port = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(
+        &strict,
+        format!(
+            "[load]\nhost = \"http://127.0.0.1:{port}\"\nthresholds = [\"p95 < 1us\"]\nshape = {{ type = \"arrival\", rate = 50, duration = \"1s\", max_vus = 10 }}\n\
+             [[load.users]]\nname = \"u\"\n[[load.users.tasks]]\nrequest = {{ url = \"{{{{host}}}}/health\" }}\n"
+        ),
+    )
+    .unwrap();
+    let out = load(&["--config", strict.to_str().unwrap()], port).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  p95 < 1us"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[load]\nthresholds = [\"p95 < 500\"]\nshape = { type = \"constant\", users = 1, duration = \"1s\" }\n[[load.users]]\nname = \"u\"\n[[load.users.tasks]]\nrequest = { url = \"http://x\" }\n").unwrap();
+    let out = load(&["--config", bad.to_str().unwrap()], port).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expected a time unit"),
+        "{}",
+        text(&out)
+    );
+
+    let out = load(
+        &[
+            "--config",
+            fixture().to_str().unwrap(),
+            "--env",
+            "demo",
+            "--users",
+            "5",
+        ],
+        port,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--users needs --run-time: {}",
+        text(&out)
+    );
+    let out = load(
+        &[
+            "--config",
+            strict
+                .to_str()
+                .unwrap()
+                .replace("strict", "missing")
+                .as_str(),
+        ],
+        port,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+}
