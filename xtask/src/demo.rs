@@ -96,6 +96,7 @@ pub(crate) fn run() -> Result<(), Failed> {
         .args([&config])
         .args(["--csv".as_ref(), out.join("load").as_os_str()])
         .args(["--json".as_ref(), out.join("load.json").as_os_str()])
+        .args(["--html".as_ref(), out.join("load.html").as_os_str()])
         .args(["--junit".as_ref(), out.join("load.xml").as_os_str()])
         .args(["--markdown".as_ref(), out.join("load.md").as_os_str()])
         .into_command();

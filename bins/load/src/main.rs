@@ -62,6 +62,9 @@ struct Args {
     /// Write Locust-compatible CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv.
     #[arg(long, value_name = "PREFIX")]
     csv: Option<PathBuf>,
+    /// Write the self-contained HTML report (charts over time, thresholds, requests).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write the JSON summary (schema shipgate.load/v1, with the stats snapshot).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -192,6 +195,44 @@ fn run(args: &Args) -> Result<Code, String> {
         report
             .write_csv(prefix)
             .map_err(|e| format!("cannot write CSV files {}_*.csv: {e}", prefix.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let shape = match &plan.shape {
+            Shape::Closed(stages) => stages
+                .iter()
+                .map(|s| format!("{} users until {:?}", s.users, s.until))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Shape::Open { points, max_vus } => format!(
+                "arrival {:?} (max {max_vus} VUs)",
+                points
+                    .iter()
+                    .map(|(t, r)| format!("{r}/s at {t:?}"))
+                    .collect::<Vec<_>>()
+            ),
+        };
+        let classes = plan
+            .classes
+            .iter()
+            .map(|c| format!("{} (weight {}, {} tasks)", c.name, c.weight, c.tasks.len()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lines = [
+            (
+                "configuration".to_owned(),
+                args.config.display().to_string(),
+            ),
+            (
+                "environment".to_owned(),
+                args.env.clone().unwrap_or_else(|| "-".to_owned()),
+            ),
+            ("shape".to_owned(), shape),
+            ("user classes".to_owned(), classes),
+        ];
+        write(
+            path,
+            &redactor.redact(&report.html("shipgate-load", &lines)),
+        )?;
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;

@@ -33,6 +33,7 @@
 mod config;
 mod engine;
 mod error;
+mod html;
 mod plan;
 mod report;
 

@@ -218,6 +218,25 @@ impl Report {
         })
     }
 
+    /// The self-contained HTML report (inline SVG charts, no scripts or CDN): thresholds,
+    /// requests and failures per second, p50/p95/p99 per second, users, the per-request
+    /// table, and `config` lines describing the run.
+    pub fn html(&self, title: &str, config: &[(String, String)]) -> String {
+        let mut lines = vec![
+            (
+                "started".to_owned(),
+                humantime::format_rfc3339_seconds(self.started_at).to_string(),
+            ),
+            (
+                "duration".to_owned(),
+                format!("{:.1}s", self.elapsed.as_secs_f64()),
+            ),
+            ("dropped iterations".to_owned(), self.dropped.to_string()),
+        ];
+        lines.extend(config.iter().cloned());
+        crate::html::render(self, &self.intervals, title, &lines)
+    }
+
     /// Writes `<prefix>_stats.csv`, `<prefix>_stats_history.csv` and `<prefix>_failures.csv`
     /// in Locust's formats (milliseconds), so existing dashboards keep working.
     pub fn write_csv(&self, prefix: &Path) -> std::io::Result<()> {
