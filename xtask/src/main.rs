@@ -28,7 +28,8 @@ commands:
   demo    build and start the demo app on 127.0.0.1, run every shipgate layer
           that exists against it, write reports to target/shipgate-demo/
   bench   benchmarks, each against a named peer in the same run:
-          `cargo xtask bench stats` (record cost vs bare HdrHistogram, merge)
+          `cargo xtask bench stats` (record cost vs bare HdrHistogram, merge),
+          `cargo xtask bench load` (CPU per request vs wrk, 100k users, open model)
   dist    release builds of the binaries, with SHA256SUMS, in target/dist/
 
 exit codes: 0 success, 1 a step failed, 2 usage error";
@@ -113,7 +114,10 @@ fn test() -> Result<(), Failed> {
 }
 
 /// Benchmarks, by target; each compares against a named peer in the same run.
-const BENCHES: &[(&str, &str, &str)] = &[("stats", "shipgate-stats", "record")];
+const BENCHES: &[(&str, &str, &str)] = &[
+    ("stats", "shipgate-stats", "record"),
+    ("load", "shipgate-load", "vs_wrk"),
+];
 
 fn bench(target: Option<&str>) -> Result<(), Failed> {
     let chosen: Vec<_> = BENCHES
@@ -123,7 +127,7 @@ fn bench(target: Option<&str>) -> Result<(), Failed> {
     if chosen.is_empty() {
         let known: Vec<&str> = BENCHES.iter().map(|b| b.0).collect();
         return Err(Failed(format!(
-            "no benchmark `{}`; known: {} (`load` arrives with shipgate-load)",
+            "no benchmark `{}`; known: {}",
             target.unwrap_or_default(),
             known.join(", ")
         )));

@@ -1,0 +1,216 @@
+//! `cargo xtask bench load`: shipgate-load against wrk, in one run, on one machine.
+//!
+//! nginx serves a small static file on loopback, pinned to core 1; each generator is
+//! pinned to core 0 and sends to it for the same time over the same number of
+//! keep-alive connections. Printed: requests per second and generator CPU-µs per
+//! request for both, and their ratio; then resident memory for 100,000 virtual users
+//! asleep in think time, and the open model's achieved rate at 20,000/s.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use shipgate_load::{Action, Class, Engine, Plan, Shape, Stage, ThinkConfig};
+use shipgate_testkit::Nginx;
+use tokio_util::sync::CancellationToken;
+
+const CONNECTIONS: u32 = 50;
+const SECONDS: u64 = 10;
+
+fn cpu_seconds_self() -> f64 {
+    // utime + stime of this process, in clock ticks (100 per second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kb / 1024.0
+}
+
+fn pin_self(core: usize) {
+    let _ = Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &core.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .output();
+}
+
+fn wrk(url: &str) -> (f64, f64) {
+    let out = Command::new("/usr/bin/time")
+        .args([
+            "-f",
+            "CPU %U %S",
+            "taskset",
+            "-c",
+            "0",
+            "wrk",
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{SECONDS}s"),
+            url,
+        ])
+        .output()
+        .expect("wrk and GNU time: apt-get install -y wrk time");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    let cpu: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU "))
+        .map(|c| {
+            c.split_whitespace()
+                .filter_map(|x| x.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(0.0);
+    (requests, cpu)
+}
+
+fn plan(classes: Vec<Class>, shape: Shape) -> Plan {
+    Plan {
+        classes,
+        shape,
+        graceful_stop: Duration::from_secs(5),
+        thresholds: vec![],
+        vars: Default::default(),
+    }
+}
+
+fn main() {
+    let nginx = Nginx::builder()
+        .file("hello.txt", "hello, world\n")
+        .server_config("keepalive_requests 1000000;")
+        .start()
+        .expect("nginx");
+    let _ = Command::new("taskset")
+        .args(["-a", "-p", "-c", "1", &nginx.pid().to_string()])
+        .output();
+    let url = format!("{}/hello.txt", nginx.url());
+
+    let (wrk_requests, wrk_cpu) = wrk(&url);
+
+    pin_self(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let step: shipgate_http::Step =
+        toml::from_str(&format!("url = \"{url}\"\nname = \"GET /hello.txt\"")).unwrap();
+    let closed = plan(
+        vec![Class::new("bench").task(1, Action::Http(Box::new(step.clone())))],
+        Shape::Closed(vec![Stage {
+            users: CONNECTIONS,
+            until: Duration::from_secs(SECONDS),
+            spawn_rate: 1e6,
+        }]),
+    );
+    let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
+    let cpu_before = cpu_seconds_self();
+    let rss_before = rss_mib();
+    let result =
+        runtime.block_on(Engine::new(closed, client.clone()).run(CancellationToken::new()));
+    let ours_cpu = cpu_seconds_self() - cpu_before;
+    let ours = result.snapshot.aggregate();
+    let ours_requests = ours.requests() as f64;
+
+    println!(
+        "generator on core 0, nginx on core 1, {CONNECTIONS} keep-alive connections, {SECONDS} s each"
+    );
+    let per = |cpu: f64, n: f64| if n > 0.0 { cpu * 1e6 / n } else { f64::NAN };
+    println!(
+        "wrk           {:>9.0} req/s  {:>6.2} CPU-µs/request",
+        wrk_requests / SECONDS as f64,
+        per(wrk_cpu, wrk_requests)
+    );
+    println!(
+        "shipgate-load {:>9.0} req/s  {:>6.2} CPU-µs/request  (failures {}, every request in HDR histograms; RSS +{:.0} MiB)",
+        ours_requests / SECONDS as f64,
+        per(ours_cpu, ours_requests),
+        ours.failed(),
+        rss_mib() - rss_before
+    );
+    println!(
+        "ratio shipgate/wrk CPU per request: {:.2}",
+        per(ours_cpu, ours_requests) / per(wrk_cpu, wrk_requests)
+    );
+
+    // 100,000 users asleep in think time (a no-op task, then a long sleep).
+    let rss_before = rss_mib();
+    let sleepers = plan(
+        vec![
+            Class::new("sleeper")
+                .task(1, Action::custom("noop", || async { Ok(()) }))
+                .think(ThinkConfig::Constant(Duration::from_secs(600))),
+        ],
+        Shape::Closed(vec![Stage {
+            users: 100_000,
+            until: Duration::from_secs(3),
+            spawn_rate: 1e9,
+        }]),
+    );
+    let engine = Engine::new(sleepers, client.clone());
+    let live = engine.live();
+    let peak = runtime.block_on(async {
+        let probe = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            (live.users(), rss_mib())
+        });
+        let _ = engine.run(CancellationToken::new()).await;
+        probe.await.unwrap()
+    });
+    println!(
+        "100,000 sleeping users: {} running, RSS {:.0} MiB ({:.0} MiB over the start)",
+        peak.0,
+        peak.1,
+        peak.1 - rss_before
+    );
+
+    // The open model at 20,000 iterations per second for 10 s.
+    let open = plan(
+        vec![Class::new("open").task(1, Action::Http(Box::new(step)))],
+        Shape::Open {
+            points: vec![
+                (Duration::ZERO, 20_000.0),
+                (Duration::from_secs(SECONDS), 20_000.0),
+            ],
+            max_vus: 2_000,
+        },
+    );
+    let start = Instant::now();
+    let result = runtime.block_on(Engine::new(open, client).run(CancellationToken::new()));
+    let done = result.snapshot.aggregate().requests();
+    let achieved = done as f64 / SECONDS as f64;
+    println!(
+        "open model at 20,000/s for {SECONDS} s: {done} iterations ({achieved:.0}/s, {:+.2}% of target), {} dropped, finished in {:.1} s",
+        (achieved / 20_000.0 - 1.0) * 100.0,
+        result.dropped,
+        start.elapsed().as_secs_f64()
+    );
+}
