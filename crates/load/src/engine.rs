@@ -391,7 +391,7 @@ async fn open(
             }
         } else if cancel.is_cancelled() {
             break;
-        } else if k % 64 == 0 {
+        } else if k.is_multiple_of(64) {
             // Behind schedule: let the in-flight iterations run too.
             tokio::task::yield_now().await;
         }

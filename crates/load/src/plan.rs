@@ -46,6 +46,23 @@ impl Action {
         }
     }
 
+    /// A task that calls a tower `Service` with `()`; its error is the failure message.
+    pub fn service<S>(name: impl Into<String>, service: S) -> Self
+    where
+        S: tower::Service<(), Response = ()> + Clone + Send + Sync + 'static,
+        S::Error: std::fmt::Display,
+        S::Future: Send + 'static,
+    {
+        Self::custom(name, move || {
+            let svc = service.clone();
+            async move {
+                tower::ServiceExt::oneshot(svc, ())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+    }
+
     /// A custom task.
     pub fn custom<F, Fut>(name: impl Into<String>, f: F) -> Self
     where

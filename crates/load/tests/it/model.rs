@@ -154,3 +154,44 @@ fn plans_are_validated() {
         shipgate_load::ErrorKind::Plan
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_can_be_a_tower_service() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = calls.clone();
+    let svc = tower::service_fn(move |()| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            if n % 4 == 3 {
+                Err("every fourth call fails")
+            } else {
+                Ok(())
+            }
+        }
+    });
+    let plan = Plan {
+        classes: vec![Class::new("svc").task(1, Action::service("tower service", svc))],
+        shape: Shape::Open {
+            points: vec![(Duration::ZERO, 400.0), (Duration::from_millis(500), 400.0)],
+            max_vus: 10,
+        },
+        graceful_stop: Duration::from_secs(1),
+        thresholds: vec![],
+        vars: Default::default(),
+    };
+    let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
+        .run(CancellationToken::new())
+        .await;
+    let e = &result.snapshot.endpoints()["tower service"];
+    assert_eq!(
+        e.requests(),
+        calls.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(e.failed(), e.requests() / 4);
+    assert!(
+        result
+            .failures
+            .keys()
+            .any(|(_, m)| m == "every fourth call fails")
+    );
+}
