@@ -218,8 +218,7 @@ fn select(
         .collect())
 }
 
-/// Writes a report whole: to a temporary file renamed into place, so nobody reads half
-/// of one; `-` is standard output.
+/// Writes a report whole (see `shipgate_report::write_atomic`); `-` is standard output.
 fn write(path: &Path, renderer: &dyn Render, report: &Report) -> Result<(), String> {
     let text = renderer
         .render_to_string(report)
@@ -230,17 +229,6 @@ fn write(path: &Path, renderer: &dyn Render, report: &Report) -> Result<(), Stri
             .map_err(|e| format!("cannot write to stdout: {e}"))?;
         return Ok(());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.partial",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report")
-    ));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
+    shipgate_report::write_atomic(path, &text)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

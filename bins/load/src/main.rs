@@ -256,14 +256,7 @@ fn run(args: &Args) -> Result<Code, String> {
     Ok(report.exit_code())
 }
 
-/// Writes a whole file: beside the target, then renamed.
 fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
+    shipgate_report::write_atomic(path, text)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

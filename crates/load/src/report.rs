@@ -375,12 +375,6 @@ fn suffixed(prefix: &Path, suffix: &str) -> std::path::PathBuf {
     name.into()
 }
 
-/// Whole files only: written beside the target, then renamed.
 fn write(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    shipgate_report::write_atomic(path, text)
 }

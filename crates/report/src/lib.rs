@@ -49,4 +49,6 @@ mod render;
 pub use error::{Error, ErrorKind};
 pub use model::{ExitCode, Finding, Outcome, Phase, Report, Summary};
 pub use redact::{REDACTED, Redactor};
-pub use render::{Console, JSON_SCHEMA, Json, Junit, Markdown, Render, format_duration};
+pub use render::{
+    Console, JSON_SCHEMA, Json, Junit, Markdown, Render, format_duration, write_atomic,
+};

@@ -29,6 +29,21 @@ pub trait Render {
     }
 }
 
+/// Writes a whole file or nothing: into a temporary file beside `path`, then renamed over
+/// it, so a reader never sees half a report. Creates missing parent directories.
+pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("report");
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Formats a duration the way every renderer shows it: `850µs`, `12ms`, `1.25s`, `2m05s`.
 pub fn format_duration(d: Duration) -> String {
     let micros = d.as_micros();

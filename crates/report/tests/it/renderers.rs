@@ -216,3 +216,22 @@ fn markdown_escapes_table_cells() {
     assert!(md.contains("### What to do"));
     assert!(md.contains("**database: primary**"));
 }
+
+#[test]
+fn reports_are_written_whole_into_new_directories() {
+    let dir = std::env::temp_dir().join(format!("shipgate-report-test-{}", std::process::id()));
+    let path = dir.join("nested/out/report.json");
+    shipgate_report::write_atomic(&path, "first").unwrap();
+    shipgate_report::write_atomic(&path, "second").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        [std::ffi::OsString::from("report.json")],
+        "no temporary file is left behind"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
