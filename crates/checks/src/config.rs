@@ -137,21 +137,7 @@ pub enum CheckKind {
     Smoke(SmokeCheck),
 }
 
-const KINDS: &[&str] = &[
-    "env",
-    "http",
-    "tcp",
-    "dns",
-    "command",
-    "file",
-    "system",
-    "database",
-    "redis",
-    "tls",
-    "django",
-    "elasticsearch",
-    "smoke",
-];
+/// Every key a check may have: the common ones, then the kinds.
 const FIELDS: &[&str] = &[
     "name",
     "severity",
@@ -173,6 +159,7 @@ const FIELDS: &[&str] = &[
     "elasticsearch",
     "smoke",
 ];
+const KINDS: &[&str] = FIELDS.split_at(6).1;
 
 impl<'de> Deserialize<'de> for CheckSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

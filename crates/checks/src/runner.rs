@@ -206,20 +206,25 @@ async fn run_one(
     to_findings(&spec, phase, observation, duration)
 }
 
+/// A check's verdict as a report outcome: `severity = "warn"` turns a failure into a
+/// warning, and so does `optional` when the target could not be reached.
+fn outcome(verdict: Verdict, severity: Severity, optional_unreachable: bool) -> Outcome {
+    match verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Skip => Outcome::Skip,
+        Verdict::Warn => Outcome::Warn,
+        Verdict::Fail if severity == Severity::Warn || optional_unreachable => Outcome::Warn,
+        Verdict::Fail => Outcome::Fail,
+    }
+}
+
 fn to_findings(
     spec: &CheckSpec,
     phase: Phase,
     obs: Observation,
     duration: Duration,
 ) -> Vec<Finding> {
-    let outcome = match obs.verdict {
-        Verdict::Pass => Outcome::Pass,
-        Verdict::Skip => Outcome::Skip,
-        Verdict::Warn => Outcome::Warn,
-        Verdict::Fail if spec.severity == Severity::Warn => Outcome::Warn,
-        Verdict::Fail if spec.optional && obs.unreachable => Outcome::Warn,
-        Verdict::Fail => Outcome::Fail,
-    };
+    let outcome = outcome(obs.verdict, spec.severity, spec.optional && obs.unreachable);
     let mut finding = Finding::new(&spec.name, phase, outcome)
         .with_duration(duration)
         .with_message(&obs.message);
@@ -229,13 +234,7 @@ fn to_findings(
     }
     let mut out = vec![finding];
     for step in obs.steps {
-        let outcome = match step.observation.verdict {
-            Verdict::Pass => Outcome::Pass,
-            Verdict::Skip => Outcome::Skip,
-            Verdict::Warn => Outcome::Warn,
-            Verdict::Fail if spec.severity == Severity::Warn => Outcome::Warn,
-            Verdict::Fail => Outcome::Fail,
-        };
+        let outcome = self::outcome(step.observation.verdict, spec.severity, false);
         let mut f = Finding::new(format!("{} / {}", spec.name, step.name), phase, outcome)
             .with_duration(step.duration)
             .with_message(step.observation.message);

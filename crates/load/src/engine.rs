@@ -439,7 +439,7 @@ async fn open(
     (dropped, hard, per_class)
 }
 
-/// Runs one action and records it.
+/// Runs one action and records it; returns its failure message, if it failed.
 async fn execute(
     shared: &Shared,
     action: &Action,
@@ -447,7 +447,7 @@ async fn execute(
     jar: &mut CookieJar,
     shard: usize,
     intended: Option<Instant>,
-) {
+) -> Option<String> {
     let name = action.name();
     let sent = Instant::now();
     let (status, failure, error, bytes_sent, bytes_received) = match action {
@@ -537,7 +537,8 @@ async fn execute(
         bytes_sent,
         bytes_received,
     };
-    shared.record(shard, &name, &sample, error);
+    shared.record(shard, &name, &sample, error.clone());
+    error
 }
 
 /// The part of an error message worth grouping by (no per-request numbers).
@@ -575,22 +576,8 @@ pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
             .chain(class.tasks.iter().map(|(_, a)| a))
             .chain(class.on_stop.iter());
         for action in actions {
-            let before = shared
-                .failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
             let start = Instant::now();
-            execute(&shared, action, &mut vars, &mut jar, i, None).await;
-            let after = shared
-                .failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let error = after
-                .iter()
-                .find(|(k, v)| before.get(*k) != Some(*v))
-                .map(|((_, m), _)| m.clone());
+            let error = execute(&shared, action, &mut vars, &mut jar, i, None).await;
             let failed = error.is_some();
             out.push(SmokeResult {
                 name: format!("{} / {}", class.name, action.name()),
