@@ -89,14 +89,19 @@ impl Response {
 /// An HTTP client; cheap to clone (clones share the connection pool).
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    request_timeout: Duration,
+    /// One allocation shared by every clone: each virtual user's session holds a clone.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    config: ClientConfig,
 }
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpClient")
-            .field("request_timeout", &self.request_timeout)
+            .field("request_timeout", &self.shared.config.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -152,19 +157,28 @@ impl HttpClient {
             .http2_only(config.http2_prior_knowledge)
             .build(connector);
         Ok(Self {
-            inner,
-            request_timeout: config.request_timeout,
+            shared: Arc::new(Shared {
+                pool: inner,
+                config: config.clone(),
+            }),
         })
+    }
+
+    /// The configuration this client was made with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
     }
 
     /// Sends a request and reads the whole response within the request timeout.
     pub async fn send(&self, request: Request<Bytes>) -> Result<Response, Error> {
         let what = format!("{} {}", request.method(), request.uri());
+        let request_timeout = self.shared.config.request_timeout;
         let start = Instant::now();
         let request = request.map(Full::new);
         let exchange = async {
             let response = self
-                .inner
+                .shared
+                .pool
                 .request(request)
                 .await
                 .map_err(|e| classify(&what, &e))?;
@@ -182,14 +196,11 @@ impl HttpClient {
                 elapsed: start.elapsed(),
             })
         };
-        match tokio::time::timeout(self.request_timeout, exchange).await {
+        match tokio::time::timeout(request_timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
-                format!(
-                    "{what}: no complete response within {:?}",
-                    self.request_timeout
-                ),
+                format!("{what}: no complete response within {request_timeout:?}"),
             )),
         }
     }

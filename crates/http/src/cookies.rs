@@ -87,6 +87,9 @@ impl CookieJar {
 
     /// Stores the `Set-Cookie` headers of a response to `uri`.
     pub fn store(&mut self, uri: &Uri, headers: &HeaderMap) {
+        if !headers.contains_key(http::header::SET_COOKIE) {
+            return;
+        }
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         for cookie in SetCookie::all(headers) {
             self.cookies.retain(|s| {
@@ -103,6 +106,9 @@ impl CookieJar {
 
     /// The `Cookie` header for a request to `uri`, if any cookie applies.
     pub fn header_for(&self, uri: &Uri) -> Option<String> {
+        if self.cookies.is_empty() {
+            return None;
+        }
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         let https = uri.scheme_str() == Some("https");
         let path = uri.path();

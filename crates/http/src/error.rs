@@ -53,6 +53,12 @@ impl Error {
         }
     }
 
+    /// The same error, its message prefixed with what was being done.
+    pub(crate) fn context(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind

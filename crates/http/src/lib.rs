@@ -8,6 +8,9 @@
 //! - [`Template`]: `{{var}}` placeholders in URLs, headers and bodies.
 //! - [`Capture`] and [`Assertion`]: short expressions (`json $.token`,
 //!   `header x-frame-options == "DENY"`, `latency < 500ms`) parsed once.
+//! - [`Session`]: one virtual user's own keep-alive connections for plain HTTP/1.1
+//!   (one `write` and one `read` per exchange, parsed in place in the user's task),
+//!   and the pooled client for TLS and HTTP/2.
 //! - [`CookieJar`]: per virtual user; `Secure` cookies only over https.
 //! - [`Step`] and [`run_steps`]: ordered steps with captures, assertions and retries.
 //!
@@ -33,8 +36,10 @@ mod client;
 mod cookies;
 mod error;
 mod expr;
+mod h1;
 mod jsonpath;
 mod scenario;
+mod session;
 mod template;
 
 pub use client::{ClientConfig, HttpClient, Response, Roots};
@@ -43,4 +48,5 @@ pub use error::{Error, ErrorKind};
 pub use expr::{Assertion, Capture, Cmp};
 pub use jsonpath::JsonPath;
 pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};
+pub use session::Session;
 pub use template::{Template, Vars};

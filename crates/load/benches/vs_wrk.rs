@@ -103,7 +103,52 @@ fn plan(classes: Vec<Class>, shape: Shape) -> Plan {
     }
 }
 
+/// One closed-model run of shipgate-load on this thread's runtime: (requests, CPU
+/// seconds, failures, RSS samples in MiB taken every second).
+fn ours(
+    runtime: &tokio::runtime::Runtime,
+    step: &shipgate_http::Step,
+    client: &shipgate_http::HttpClient,
+) -> (f64, f64, u64, Vec<f64>) {
+    let closed = plan(
+        vec![Class::new("bench").task(1, Action::Http(Box::new(step.clone())))],
+        Shape::Closed(vec![Stage {
+            users: CONNECTIONS,
+            until: Duration::from_secs(SECONDS),
+            spawn_rate: 1e6,
+        }]),
+    );
+    let cpu_before = cpu_seconds_self();
+    let (result, rss) = runtime.block_on(async {
+        let probe = tokio::spawn(async {
+            let mut rss = Vec::new();
+            for _ in 0..SECONDS {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                rss.push(rss_mib());
+            }
+            rss
+        });
+        let result = Engine::new(closed, client.clone())
+            .run(CancellationToken::new())
+            .await;
+        (result, probe.await.unwrap())
+    });
+    let cpu = cpu_seconds_self() - cpu_before;
+    let all = result.snapshot.aggregate();
+    (all.requests() as f64, cpu, all.failed(), rss)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
+    // `cargo bench --bench vs_wrk -- ours` runs one part (for a profiler): wrk, ours,
+    // sleepers or open. With no argument, all of them.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let rounds = if only.is_some() { 1 } else { 3 };
     let nginx = Nginx::builder()
         .file("hello.txt", "hello, world\n")
         .server_config("keepalive_requests 1000000;")
@@ -114,8 +159,6 @@ fn main() {
         .output();
     let url = format!("{}/hello.txt", nginx.url());
 
-    let (wrk_requests, wrk_cpu) = wrk(&url);
-
     pin_self(0);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -123,94 +166,113 @@ fn main() {
         .unwrap();
     let step: shipgate_http::Step =
         toml::from_str(&format!("url = \"{url}\"\nname = \"GET /hello.txt\"")).unwrap();
-    let closed = plan(
-        vec![Class::new("bench").task(1, Action::Http(Box::new(step.clone())))],
-        Shape::Closed(vec![Stage {
-            users: CONNECTIONS,
-            until: Duration::from_secs(SECONDS),
-            spawn_rate: 1e6,
-        }]),
-    );
     let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
-    let cpu_before = cpu_seconds_self();
-    let rss_before = rss_mib();
-    let result =
-        runtime.block_on(Engine::new(closed, client.clone()).run(CancellationToken::new()));
-    let ours_cpu = cpu_seconds_self() - cpu_before;
-    let ours = result.snapshot.aggregate();
-    let ours_requests = ours.requests() as f64;
 
-    println!(
-        "generator on core 0, nginx on core 1, {CONNECTIONS} keep-alive connections, {SECONDS} s each"
-    );
     let per = |cpu: f64, n: f64| if n > 0.0 { cpu * 1e6 / n } else { f64::NAN };
-    println!(
-        "wrk           {:>9.0} req/s  {:>6.2} CPU-µs/request",
-        wrk_requests / SECONDS as f64,
-        per(wrk_cpu, wrk_requests)
-    );
-    println!(
-        "shipgate-load {:>9.0} req/s  {:>6.2} CPU-µs/request  (failures {}, every request in HDR histograms; RSS +{:.0} MiB)",
-        ours_requests / SECONDS as f64,
-        per(ours_cpu, ours_requests),
-        ours.failed(),
-        rss_mib() - rss_before
-    );
-    println!(
-        "ratio shipgate/wrk CPU per request: {:.2}",
-        per(ours_cpu, ours_requests) / per(wrk_cpu, wrk_requests)
-    );
+    if part("wrk") || part("ours") {
+        println!(
+            "generator on core 0, nginx on core 1, {CONNECTIONS} keep-alive connections, \
+             {rounds} × {SECONDS} s each, alternating; medians"
+        );
+        let (mut wrk_rate, mut wrk_cost, mut our_rate, mut our_cost) =
+            (vec![], vec![], vec![], vec![]);
+        let mut rss_growth = vec![];
+        let mut failures = 0;
+        for _ in 0..rounds {
+            if part("wrk") {
+                let (n, cpu) = wrk(&url);
+                wrk_rate.push(n / SECONDS as f64);
+                wrk_cost.push(per(cpu, n));
+            }
+            if part("ours") {
+                let (n, cpu, failed, rss) = ours(&runtime, &step, &client);
+                our_rate.push(n / SECONDS as f64);
+                our_cost.push(per(cpu, n));
+                failures += failed;
+                // Flat memory: the last second's RSS against the second second's.
+                if rss.len() >= 2 {
+                    rss_growth.push(rss[rss.len() - 1] - rss[1]);
+                }
+            }
+        }
+        if !wrk_rate.is_empty() {
+            println!(
+                "wrk           {:>9.0} req/s  {:>6.2} CPU-µs/request  (runs: {wrk_cost:.2?})",
+                median(wrk_rate),
+                median(wrk_cost.clone()),
+            );
+        }
+        if !our_rate.is_empty() {
+            println!(
+                "shipgate-load {:>9.0} req/s  {:>6.2} CPU-µs/request  (runs: {our_cost:.2?}; \
+                 failures {failures}; every request in HDR histograms; \
+                 RSS growth from second 2 to {SECONDS}: {rss_growth:.1?} MiB)",
+                median(our_rate),
+                median(our_cost.clone()),
+            );
+        }
+        if !wrk_cost.is_empty() && !our_cost.is_empty() {
+            println!(
+                "ratio shipgate/wrk CPU per request: {:.2}",
+                median(our_cost) / median(wrk_cost)
+            );
+        }
+    }
 
-    // 100,000 users asleep in think time (a no-op task, then a long sleep).
-    let rss_before = rss_mib();
-    let sleepers = plan(
-        vec![
-            Class::new("sleeper")
-                .task(1, Action::custom("noop", || async { Ok(()) }))
-                .think(ThinkConfig::Constant(Duration::from_secs(600))),
-        ],
-        Shape::Closed(vec![Stage {
-            users: 100_000,
-            until: Duration::from_secs(3),
-            spawn_rate: 1e9,
-        }]),
-    );
-    let engine = Engine::new(sleepers, client.clone());
-    let live = engine.live();
-    let peak = runtime.block_on(async {
-        let probe = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(2500)).await;
-            (live.users(), rss_mib())
-        });
-        let _ = engine.run(CancellationToken::new()).await;
-        probe.await.unwrap()
-    });
-    println!(
-        "100,000 sleeping users: {} running, RSS {:.0} MiB ({:.0} MiB over the start)",
-        peak.0,
-        peak.1,
-        peak.1 - rss_before
-    );
-
-    // The open model at 20,000 iterations per second for 10 s.
-    let open = plan(
-        vec![Class::new("open").task(1, Action::Http(Box::new(step)))],
-        Shape::Open {
-            points: vec![
-                (Duration::ZERO, 20_000.0),
-                (Duration::from_secs(SECONDS), 20_000.0),
+    if part("sleepers") {
+        // 100,000 users asleep in think time (a no-op task, then a long sleep).
+        let rss_before = rss_mib();
+        let sleepers = plan(
+            vec![
+                Class::new("sleeper")
+                    .task(1, Action::custom("noop", || async { Ok(()) }))
+                    .think(ThinkConfig::Constant(Duration::from_secs(600))),
             ],
-            max_vus: 2_000,
-        },
-    );
-    let start = Instant::now();
-    let result = runtime.block_on(Engine::new(open, client).run(CancellationToken::new()));
-    let done = result.snapshot.aggregate().requests();
-    let achieved = done as f64 / SECONDS as f64;
-    println!(
-        "open model at 20,000/s for {SECONDS} s: {done} iterations ({achieved:.0}/s, {:+.2}% of target), {} dropped, finished in {:.1} s",
-        (achieved / 20_000.0 - 1.0) * 100.0,
-        result.dropped,
-        start.elapsed().as_secs_f64()
-    );
+            Shape::Closed(vec![Stage {
+                users: 100_000,
+                until: Duration::from_secs(3),
+                spawn_rate: 1e9,
+            }]),
+        );
+        let engine = Engine::new(sleepers, client.clone());
+        let live = engine.live();
+        let peak = runtime.block_on(async {
+            let probe = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(2500)).await;
+                (live.users(), rss_mib())
+            });
+            let _ = engine.run(CancellationToken::new()).await;
+            probe.await.unwrap()
+        });
+        println!(
+            "100,000 sleeping users: {} running, RSS {:.0} MiB ({:.0} MiB over the start)",
+            peak.0,
+            peak.1,
+            peak.1 - rss_before
+        );
+    }
+
+    if part("open") {
+        // The open model at 20,000 iterations per second for 10 s.
+        let open = plan(
+            vec![Class::new("open").task(1, Action::Http(Box::new(step)))],
+            Shape::Open {
+                points: vec![
+                    (Duration::ZERO, 20_000.0),
+                    (Duration::from_secs(SECONDS), 20_000.0),
+                ],
+                max_vus: 2_000,
+            },
+        );
+        let start = Instant::now();
+        let result = runtime.block_on(Engine::new(open, client).run(CancellationToken::new()));
+        let done = result.snapshot.aggregate().requests();
+        let achieved = done as f64 / SECONDS as f64;
+        println!(
+            "open model at 20,000/s for {SECONDS} s: {done} iterations ({achieved:.0}/s, {:+.2}% of target), {} dropped, finished in {:.1} s",
+            (achieved / 20_000.0 - 1.0) * 100.0,
+            result.dropped,
+            start.elapsed().as_secs_f64()
+        );
+    }
 }

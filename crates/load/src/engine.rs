@@ -1,12 +1,12 @@
 //! Runs a plan: users (closed model) or scheduled iterations (open model), every
 //! request recorded into sharded per-endpoint HDR histograms.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shipgate_http::{CookieJar, HttpClient, Vars};
+use shipgate_http::{CookieJar, HttpClient, Session, Vars};
 use shipgate_stats::{EndpointId, FailureKind, Recorder, Sample, Snapshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -58,8 +58,11 @@ struct Shared {
     /// Set when the run starts.
     start: std::sync::OnceLock<Instant>,
     shards: Vec<Mutex<Recorder>>,
-    /// Endpoint ids, identical on every shard (registered in the same order).
-    ids: HashMap<String, EndpointId>,
+    /// Each class's actions' endpoints, identical on every shard (registered in the
+    /// same order), looked up once here instead of by name per request.
+    endpoints: Vec<ClassEndpoints>,
+    /// Open model: sessions (connections) of finished iterations, for the next ones.
+    idle_sessions: Mutex<Vec<Session>>,
     failures: Mutex<BTreeMap<(String, String), u64>>,
     active: AtomicU64,
 }
@@ -77,21 +80,33 @@ impl Shared {
         all
     }
 
-    fn record(&self, shard: usize, name: &str, sample: &Sample, error: Option<String>) {
-        let id = self.ids[name];
+    fn record(&self, shard: usize, endpoint: &Endpoint, sample: &Sample, error: Option<&String>) {
         self.shards[shard % self.shards.len()]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .record(id, sample);
+            .record(endpoint.id, sample);
         if let Some(message) = error {
             *self
                 .failures
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .entry((name.to_owned(), message))
+                .entry((endpoint.name.clone(), message.clone()))
                 .or_default() += 1;
         }
     }
+}
+
+/// An action's name and its id in every shard's recorder.
+struct Endpoint {
+    id: EndpointId,
+    name: String,
+}
+
+/// A class's endpoints, parallel to its `on_start`, `tasks` and `on_stop`.
+struct ClassEndpoints {
+    on_start: Vec<Endpoint>,
+    tasks: Vec<Endpoint>,
+    on_stop: Vec<Endpoint>,
 }
 
 /// A run about to start.
@@ -107,32 +122,34 @@ impl Engine {
             .map_or(2, |n| n.get())
             .max(2)
             * 2;
-        let names: Vec<String> = plan
-            .classes
-            .iter()
-            .flat_map(|c| {
-                c.on_start
-                    .iter()
-                    .chain(c.tasks.iter().map(|(_, a)| a))
-                    .chain(c.on_stop.iter())
-            })
-            .map(Action::name)
-            .collect();
         let mut recorders: Vec<Recorder> = (0..shards).map(|_| Recorder::new()).collect();
-        let mut ids = HashMap::new();
-        for name in &names {
+        let mut register = |action: &Action| {
+            let name = action.name();
             let mut id = None;
             for r in &mut recorders {
-                id = Some(r.endpoint(name));
+                id = Some(r.endpoint(&name));
             }
-            ids.insert(name.clone(), id.expect("at least one shard"));
-        }
+            Endpoint {
+                id: id.expect("at least one shard"),
+                name,
+            }
+        };
+        let endpoints = plan
+            .classes
+            .iter()
+            .map(|c| ClassEndpoints {
+                on_start: c.on_start.iter().map(&mut register).collect(),
+                tasks: c.tasks.iter().map(|(_, a)| register(a)).collect(),
+                on_stop: c.on_stop.iter().map(&mut register).collect(),
+            })
+            .collect();
         let shared = Shared {
             client,
             vars: plan.vars.clone(),
             start: std::sync::OnceLock::new(),
             shards: recorders.into_iter().map(Mutex::new).collect(),
-            ids,
+            endpoints,
+            idle_sessions: Mutex::new(Vec::new()),
             failures: Mutex::new(BTreeMap::new()),
             active: AtomicU64::new(0),
         };
@@ -229,7 +246,8 @@ async fn closed(
                 .entry(plan.classes[class].name.clone())
                 .or_default() += 1;
             let token = cancel.child_token();
-            let join = tokio::spawn(user(plan.clone(), shared.clone(), class, n, token.clone()));
+            let fut = user(plan.clone(), shared.clone(), class, n, token.clone());
+            let join = tokio::spawn(fut);
             users.push(UserHandle {
                 cancel: token,
                 join,
@@ -292,12 +310,20 @@ async fn user(
     cancel: CancellationToken,
 ) {
     shared.active.fetch_add(1, Ordering::Relaxed);
+    let endpoints = &shared.endpoints[class];
     let class: &Class = &plan.classes[class];
     let mut vars = shared.vars.clone();
     let mut jar = CookieJar::new();
+    // The user's own connections, kept alive between its requests.
+    let mut session = Session::new(&shared.client);
     let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    for action in &class.on_start {
-        execute(&shared, action, &mut vars, &mut jar, index, None).await;
+    for (action, endpoint) in class.on_start.iter().zip(&endpoints.on_start) {
+        let mut user = User {
+            session: &mut session,
+            vars: &mut vars,
+            jar: &mut jar,
+        };
+        execute(&shared, action, endpoint, &mut user, index, None).await;
     }
     let weights: Vec<u32> = class.tasks.iter().map(|(w, _)| *w).collect();
     let order = if class.sequential {
@@ -325,12 +351,18 @@ async fn user(
     let mut due = Instant::now();
     while !cancel.is_cancelled() {
         let (_, action) = &class.tasks[order[next]];
+        let endpoint = &endpoints.tasks[order[next]];
         next = (next + 1) % order.len();
+        let mut user = User {
+            session: &mut session,
+            vars: &mut vars,
+            jar: &mut jar,
+        };
         execute(
             &shared,
             action,
-            &mut vars,
-            &mut jar,
+            endpoint,
+            &mut user,
             index,
             period.map(|_| due),
         )
@@ -353,8 +385,13 @@ async fn user(
             break;
         }
     }
-    for action in &class.on_stop {
-        execute(&shared, action, &mut vars, &mut jar, index, None).await;
+    for (action, endpoint) in class.on_stop.iter().zip(&endpoints.on_stop) {
+        let mut user = User {
+            session: &mut session,
+            vars: &mut vars,
+            jar: &mut jar,
+        };
+        execute(&shared, action, endpoint, &mut user, index, None).await;
     }
     shared.active.fetch_sub(1, Ordering::Relaxed);
 }
@@ -409,8 +446,26 @@ async fn open(
                     shared.active.fetch_add(1, Ordering::Relaxed);
                     let mut vars = shared.vars.clone();
                     let mut jar = CookieJar::new();
+                    // A VU's connections outlive its iteration: the next one reuses them.
+                    let reused = shared
+                        .idle_sessions
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .pop();
+                    let mut session = reused.unwrap_or_else(|| Session::new(&shared.client));
                     let action = &plan.classes[class].tasks[task].1;
-                    execute(&shared, action, &mut vars, &mut jar, k, Some(intended)).await;
+                    let endpoint = &shared.endpoints[class].tasks[task];
+                    let mut user = User {
+                        session: &mut session,
+                        vars: &mut vars,
+                        jar: &mut jar,
+                    };
+                    execute(&shared, action, endpoint, &mut user, k, Some(intended)).await;
+                    shared
+                        .idle_sessions
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(session);
                     shared.active.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
@@ -439,16 +494,23 @@ async fn open(
     (dropped, hard, per_class)
 }
 
+/// A virtual user's state that actions read and change.
+struct User<'a> {
+    session: &'a mut Session,
+    vars: &'a mut Vars,
+    jar: &'a mut CookieJar,
+}
+
 /// Runs one action and records it; returns its failure message, if it failed.
 async fn execute(
     shared: &Shared,
     action: &Action,
-    vars: &mut Vars,
-    jar: &mut CookieJar,
+    endpoint: &Endpoint,
+    user: &mut User<'_>,
     shard: usize,
     intended: Option<Instant>,
 ) -> Option<String> {
-    let name = action.name();
+    let User { session, vars, jar } = user;
     let sent = Instant::now();
     let (status, failure, error, bytes_sent, bytes_received) = match action {
         Action::Custom(_, f) => match f().await {
@@ -460,7 +522,7 @@ async fn execute(
             Ok(request) => {
                 let uri = request.uri().clone();
                 let sent_bytes = request.body().len() as u64;
-                match shared.client.send(request).await {
+                match session.send(request).await {
                     Ok(response) => {
                         jar.store(&uri, &response.headers);
                         let received = response.body.len() as u64;
@@ -537,7 +599,7 @@ async fn execute(
         bytes_sent,
         bytes_received,
     };
-    shared.record(shard, &name, &sample, error.clone());
+    shared.record(shard, endpoint, &sample, error.as_ref());
     error
 }
 
@@ -570,14 +632,22 @@ pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
     for (i, class) in plan.classes.iter().enumerate() {
         let mut vars = shared.vars.clone();
         let mut jar = CookieJar::new();
+        let mut session = Session::new(&shared.client);
+        let endpoints = &shared.endpoints[i];
         let actions = class
             .on_start
             .iter()
-            .chain(class.tasks.iter().map(|(_, a)| a))
-            .chain(class.on_stop.iter());
-        for action in actions {
+            .zip(&endpoints.on_start)
+            .chain(class.tasks.iter().map(|(_, a)| a).zip(&endpoints.tasks))
+            .chain(class.on_stop.iter().zip(&endpoints.on_stop));
+        for (action, endpoint) in actions {
             let start = Instant::now();
-            let error = execute(&shared, action, &mut vars, &mut jar, i, None).await;
+            let mut user = User {
+                session: &mut session,
+                vars: &mut vars,
+                jar: &mut jar,
+            };
+            let error = execute(&shared, action, endpoint, &mut user, i, None).await;
             let failed = error.is_some();
             out.push(SmokeResult {
                 name: format!("{} / {}", class.name, action.name()),

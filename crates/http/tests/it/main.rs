@@ -3,6 +3,7 @@
 mod client;
 mod expressions;
 mod scenario;
+mod session;
 
 use std::net::SocketAddr;
 
