@@ -3,14 +3,15 @@
 //! Thin glue over `shipgate_load`: parse arguments, apply overrides, run with a
 //! progress line, write reports, map the thresholds to an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 use shipgate_config::{Document, Vars};
-use shipgate_load::{Engine, LoadConfig, Plan, Report, Shape, Stage};
+use shipgate_load::{Engine, LoadConfig, Plan, Progress, Report, Shape, Stage};
 use shipgate_report::{ExitCode as Code, Junit, Markdown, Redactor, Render};
 use tokio_util::sync::CancellationToken;
 
@@ -74,9 +75,14 @@ struct Args {
     /// Write the thresholds as Markdown (e.g. to $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
-    /// Seconds between progress lines.
+    /// Time between progress lines when stderr is not a terminal (on a terminal, a
+    /// bar is redrawn every second): users, req/s since the last line, p95 of the last
+    /// five seconds, failures.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     progress: Duration,
+    /// Accepted for Locust runbooks; shipgate-load has no web UI and always runs headless.
+    #[arg(long)]
+    headless: bool,
 }
 
 fn main() -> ExitCode {
@@ -155,40 +161,54 @@ fn run(args: &Args) -> Result<Code, String> {
             }
         });
         let every = args.progress.max(Duration::from_millis(200));
-        let started = tokio::time::Instant::now();
+        let total = plan.shape.duration();
+        let finished = CancellationToken::new();
+        let done = finished.clone();
         let progress = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
+            let mut progress = Progress::new();
+            let terminal = std::io::stderr().is_terminal();
+            // On a terminal, a bar over the shape's duration, redrawn every second.
+            let bar = terminal.then(|| {
+                let bar = ProgressBar::new(total.as_secs().max(1));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {elapsed_precise} {bar:10} {pos}/{len}s {wide_msg}",
+                    )
+                    .expect("a valid template"),
+                );
+                bar
+            });
+            let mut ticker = tokio::time::interval(if terminal {
+                Duration::from_secs(1)
+            } else {
+                every
+            });
             ticker.tick().await;
             loop {
-                ticker.tick().await;
-                let snap = live.snapshot();
-                let all = snap.aggregate();
-                let secs = started.elapsed().as_secs_f64();
-                let p95 = all.latency.percentile(95.0).map_or(0.0, |d| d.as_secs_f64() * 1e3);
-                let ratio = if all.requests() > 0 { all.failed() as f64 * 100.0 / all.requests() as f64 } else { 0.0 };
-                let line = format!(
-                    "[{:>5.0}s] users {:>5} | {:>8.1} req/s | p95 {:>7.1} ms | failures {} ({ratio:.1}%)",
-                    secs,
-                    live.users(),
-                    all.requests() as f64 / secs.max(1e-9),
-                    p95,
-                    all.failed()
-                );
-                if std::io::stderr().is_terminal() {
-                    eprint!("\r{line}");
-                } else {
-                    eprintln!("{line}");
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    () = done.cancelled() => break,
                 }
-                let _ = std::io::stderr().flush();
+                let tick = progress.tick(&live);
+                match &bar {
+                    Some(bar) => {
+                        bar.set_position(tick.elapsed.as_secs());
+                        bar.set_message(tick.summary());
+                    }
+                    None => eprintln!("{tick}"),
+                }
+            }
+            // The last reading stays on screen above the table.
+            if let Some(bar) = bar {
+                bar.finish();
+                eprintln!();
             }
         });
         let result = engine.run(cancel).await;
-        progress.abort();
+        finished.cancel();
+        let _ = progress.await;
         result
     });
-    if std::io::stderr().is_terminal() {
-        eprintln!();
-    }
     let report = Report::new(&plan, &result);
     print!("{}", redactor.redact(&report.table()));
     if let Some(prefix) = &args.csv {

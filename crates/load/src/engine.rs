@@ -46,6 +46,14 @@ impl Live {
         self.shared.snapshot()
     }
 
+    /// Time since the run started (zero before it starts).
+    pub fn elapsed(&self) -> Duration {
+        self.shared
+            .start
+            .get()
+            .map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
     /// Users running now (closed model) or iterations in flight (open model).
     pub fn users(&self) -> u64 {
         self.shared.active.load(Ordering::Relaxed)

@@ -35,6 +35,7 @@ mod engine;
 mod error;
 mod html;
 mod plan;
+mod progress;
 mod report;
 
 pub use config::{
@@ -43,4 +44,5 @@ pub use config::{
 pub use engine::{Engine, Live, RunResult, SmokeResult, smoke};
 pub use error::{Error, ErrorKind};
 pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
+pub use progress::{Progress, Tick};
 pub use report::{JSON_SCHEMA, Report};

@@ -53,7 +53,8 @@ impl Buckets {
         self.max_us = self.max_us.max(max_us);
     }
 
-    fn merge(&mut self, other: &Buckets) {
+    /// Adds `other`'s counts (a window of seconds, merged).
+    pub fn merge(&mut self, other: &Buckets) {
         for &(value, count) in &other.buckets {
             self.add(value, count, other.min_us, other.max_us);
         }

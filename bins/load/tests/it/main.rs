@@ -182,3 +182,35 @@ async fn a_failing_threshold_exits_1_and_bad_input_exits_2() {
     .await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_progress_is_a_bar_with_users_rate_p95_and_failures() {
+    // util-linux's `script` gives the binary a pseudo-terminal for stderr.
+    let port = demo().await;
+    let command = format!(
+        "{BIN} --config {} --env demo --users 60 --spawn-rate 100 --run-time 3s",
+        fixture().display()
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("DEMO_PORT", port.to_string())
+        .env("TERM", "xterm")
+        .output()
+        .await
+        .expect("script (util-linux) runs the binary on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    // The bar over the shape's 3 s, its message the live numbers.
+    assert!(screen.contains("/3s"), "{screen}");
+    assert!(screen.contains(" 60 users, "), "{screen}");
+    // The table starts on a line of its own, below the bar's last reading.
+    assert!(screen.contains("\nName"), "{screen:?}");
+    // All of it fits 80 columns (script's default): nothing cut off.
+    assert!(screen.contains(" req/s, p95 "), "{screen}");
+    assert!(screen.contains(" ms, 0 failed (0.0%)"), "{screen}");
+    // Redrawn in place, not one line per second.
+    assert!(
+        screen.contains('\r') || screen.contains("\u{1b}["),
+        "{screen:?}"
+    );
+}
