@@ -46,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-http",
             "shipgate-load",
             "shipgate-report",
+            "shipgate-stats",
         ],
     ),
     (

@@ -11,11 +11,17 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use shipgate_config::{Document, Vars};
-use shipgate_load::{Engine, LoadConfig, Plan, Progress, Report, Shape, Stage};
+use shipgate_load::{
+    Engine, LoadConfig, Plan, Progress, Report, RunResult, Shape, Stage, read_summary,
+};
 use shipgate_report::{ExitCode as Code, Junit, Markdown, Redactor, Render};
+use shipgate_stats::Threshold;
 use tokio_util::sync::CancellationToken;
 
 /// Generate load from the [load] section of shipgate.toml and judge it.
+///
+/// Subcommand `merge` combines the JSON summaries of generators that ran at the same
+/// time (a distributed run) into one report, histograms merged exactly.
 ///
 /// Closed model (users with weights, think time and stages) or open model (arrival
 /// rate). Every request lands in HDR histograms; thresholds such as `p95 < 500ms` and
@@ -29,10 +35,13 @@ use tokio_util::sync::CancellationToken;
 ///   shipgate-load --env staging --users 50 --spawn-rate 10 --run-time 2m --csv target/run
 ///   shipgate-load --env staging --rate 200 --run-time 1m --max-vus 100
 ///   shipgate-load --env staging --smoke-only
+///   shipgate-load merge gen1.json gen2.json --html all.html
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
-#[command(version, verbatim_doc_comment)]
+#[command(version, verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The configuration file.
     #[arg(long, short, default_value = "shipgate.toml", env = "SHIPGATE_CONFIG")]
     config: PathBuf,
@@ -60,6 +69,41 @@ struct Args {
     /// Run each task once per class (on_start, tasks, on_stop) and stop at the first failure.
     #[arg(long)]
     smoke_only: bool,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Time between progress lines when stderr is not a terminal (on a terminal, a
+    /// bar is redrawn every second): users, req/s since the last line, p95 of the last
+    /// five seconds, failures.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    progress: Duration,
+    /// Accepted for Locust runbooks; shipgate-load has no web UI and always runs headless.
+    #[arg(long)]
+    headless: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Merge the JSON summaries (--json) of generators that ran at the same time into
+    /// one report, and judge it by their thresholds (or by --threshold).
+    ///
+    /// Exit codes as for a run: 0 every threshold holds, 1 one failed, 2 a summary
+    /// cannot be read or the summaries were judged by different thresholds.
+    #[command(verbatim_doc_comment)]
+    Merge {
+        /// JSON summaries written by `shipgate-load --json`.
+        #[arg(required = true, num_args = 1.., value_name = "SUMMARY")]
+        summaries: Vec<PathBuf>,
+        /// Judge by these thresholds instead (repeatable), e.g. --threshold "p95 < 500ms".
+        #[arg(long = "threshold", value_name = "EXPR")]
+        thresholds: Vec<String>,
+        #[command(flatten)]
+        outputs: Outputs,
+    },
+}
+
+/// Reports to write, besides the console table.
+#[derive(Debug, clap::Args)]
+struct Outputs {
     /// Write Locust-compatible CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv.
     #[arg(long, value_name = "PREFIX")]
     csv: Option<PathBuf>,
@@ -75,19 +119,19 @@ struct Args {
     /// Write the thresholds as Markdown (e.g. to $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
-    /// Time between progress lines when stderr is not a terminal (on a terminal, a
-    /// bar is redrawn every second): users, req/s since the last line, p95 of the last
-    /// five seconds, failures.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    progress: Duration,
-    /// Accepted for Locust runbooks; shipgate-load has no web UI and always runs headless.
-    #[arg(long)]
-    headless: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let outcome = match &args.command {
+        Some(Command::Merge {
+            summaries,
+            thresholds,
+            outputs,
+        }) => merge(summaries, thresholds, outputs),
+        None => run(&args),
+    };
+    match outcome {
         Ok(code) => code.into(),
         Err(message) => {
             eprintln!("shipgate-load: {message}");
@@ -210,51 +254,112 @@ fn run(args: &Args) -> Result<Code, String> {
         result
     });
     let report = Report::new(&plan, &result);
+    let shape = match &plan.shape {
+        Shape::Closed(stages) => stages
+            .iter()
+            .map(|s| format!("{} users until {:?}", s.users, s.until))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Shape::Open { points, max_vus } => format!(
+            "arrival {:?} (max {max_vus} VUs)",
+            points
+                .iter()
+                .map(|(t, r)| format!("{r}/s at {t:?}"))
+                .collect::<Vec<_>>()
+        ),
+    };
+    let classes = plan
+        .classes
+        .iter()
+        .map(|c| format!("{} (weight {}, {} tasks)", c.name, c.weight, c.tasks.len()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines = [
+        (
+            "configuration".to_owned(),
+            args.config.display().to_string(),
+        ),
+        (
+            "environment".to_owned(),
+            args.env.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
+        ("shape".to_owned(), shape),
+        ("user classes".to_owned(), classes),
+    ];
+    emit(&report, &args.outputs, &lines, redactor)
+}
+
+/// `shipgate-load merge`: read the summaries, merge them, judge and report.
+fn merge(paths: &[PathBuf], thresholds: &[String], outputs: &Outputs) -> Result<Code, String> {
+    let mut merged = RunResult::empty();
+    let mut judged_by: Option<(PathBuf, Vec<String>)> = None;
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let summary =
+            read_summary(&path.display().to_string(), &text).map_err(|e| e.to_string())?;
+        let these: Vec<String> = summary.thresholds.iter().map(ToString::to_string).collect();
+        match &judged_by {
+            Some((first, theirs)) if thresholds.is_empty() && *theirs != these => {
+                return Err(format!(
+                    "{} and {} were judged by different thresholds ({theirs:?} and {these:?}); \
+                     choose with --threshold",
+                    first.display(),
+                    path.display()
+                ));
+            }
+            Some(_) => {}
+            None => judged_by = Some((path.clone(), these)),
+        }
+        merged.merge(&summary.result);
+    }
+    let expressions = if thresholds.is_empty() {
+        judged_by.map(|(_, t)| t).unwrap_or_default()
+    } else {
+        thresholds.to_vec()
+    };
+    let thresholds = expressions
+        .iter()
+        .map(|t| {
+            t.parse::<Threshold>()
+                .map_err(|e| format!("--threshold {t:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = Report::judged(&thresholds, &merged);
+    let sources = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines = [("merged from".to_owned(), sources)];
+    emit(
+        &report,
+        outputs,
+        &lines,
+        Redactor::new(Vec::<String>::new()),
+    )
+}
+
+/// Prints the table and writes the requested reports; the thresholds' exit code.
+fn emit(
+    report: &Report,
+    outputs: &Outputs,
+    config: &[(String, String)],
+    redactor: Redactor,
+) -> Result<Code, String> {
     print!("{}", redactor.redact(&report.table()));
-    if let Some(prefix) = &args.csv {
+    if let Some(prefix) = &outputs.csv {
         report
             .write_csv(prefix)
             .map_err(|e| format!("cannot write CSV files {}_*.csv: {e}", prefix.display()))?;
     }
-    if let Some(path) = &args.html {
-        let shape = match &plan.shape {
-            Shape::Closed(stages) => stages
-                .iter()
-                .map(|s| format!("{} users until {:?}", s.users, s.until))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Shape::Open { points, max_vus } => format!(
-                "arrival {:?} (max {max_vus} VUs)",
-                points
-                    .iter()
-                    .map(|(t, r)| format!("{r}/s at {t:?}"))
-                    .collect::<Vec<_>>()
-            ),
-        };
-        let classes = plan
-            .classes
-            .iter()
-            .map(|c| format!("{} (weight {}, {} tasks)", c.name, c.weight, c.tasks.len()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let lines = [
-            (
-                "configuration".to_owned(),
-                args.config.display().to_string(),
-            ),
-            (
-                "environment".to_owned(),
-                args.env.clone().unwrap_or_else(|| "-".to_owned()),
-            ),
-            ("shape".to_owned(), shape),
-            ("user classes".to_owned(), classes),
-        ];
+    if let Some(path) = &outputs.html {
         write(
             path,
-            &redactor.redact(&report.html("shipgate-load", &lines)),
+            &redactor.redact(&report.html("shipgate-load", config)),
         )?;
     }
-    if let Some(path) = &args.json {
+    if let Some(path) = &outputs.json {
         let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
         write(path, &redactor.redact(&text))?;
     }
@@ -262,7 +367,7 @@ fn run(args: &Args) -> Result<Code, String> {
         shipgate_report::Report::new("shipgate-load thresholds").with_redactor(redactor);
     findings.extend(report.findings());
     let outputs: [(&Option<PathBuf>, &dyn Render); 2] =
-        [(&args.junit, &Junit), (&args.markdown, &Markdown)];
+        [(&outputs.junit, &Junit), (&outputs.markdown, &Markdown)];
     for (path, renderer) in outputs {
         if let Some(path) = path {
             write(

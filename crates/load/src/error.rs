@@ -1,4 +1,4 @@
-/// Why a load test could not be planned.
+/// Why a load test could not be planned, or its summary read back.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Plan,
     /// A threshold expression is invalid.
     Threshold,
+    /// A JSON summary to merge cannot be read.
+    Summary,
 }
 
 impl Error {

@@ -34,6 +34,7 @@ mod config;
 mod engine;
 mod error;
 mod html;
+mod merge;
 mod plan;
 mod progress;
 mod report;
@@ -43,6 +44,7 @@ pub use config::{
 };
 pub use engine::{Engine, Live, RunResult, SmokeResult, smoke};
 pub use error::{Error, ErrorKind};
+pub use merge::{Summary, read_summary};
 pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
 pub use progress::{Progress, Tick};
 pub use report::{JSON_SCHEMA, Report};

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use shipgate_report::{ExitCode, Finding, Outcome, Phase};
-use shipgate_stats::{Evaluation, Interval, PERCENTILES, Summary};
+use shipgate_stats::{Evaluation, Interval, PERCENTILES, Summary, Threshold};
 
 use crate::engine::RunResult;
 use crate::plan::Plan;
@@ -39,14 +39,15 @@ fn ms(d: Duration) -> f64 {
 impl Report {
     /// Evaluates the plan's thresholds against the result.
     pub fn new(plan: &Plan, result: &RunResult) -> Self {
+        Self::judged(&plan.thresholds, result)
+    }
+
+    /// Evaluates `thresholds` against the result (a merged one, say).
+    pub fn judged(thresholds: &[Threshold], result: &RunResult) -> Self {
         let snapshot = &result.snapshot;
         Self {
             summaries: snapshot.summaries(),
-            evaluations: plan
-                .thresholds
-                .iter()
-                .map(|t| t.evaluate(snapshot))
-                .collect(),
+            evaluations: thresholds.iter().map(|t| t.evaluate(snapshot)).collect(),
             dropped: result.dropped,
             hard_stopped: result.hard_stopped,
             failures: result

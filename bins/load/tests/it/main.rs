@@ -214,3 +214,132 @@ async fn on_a_terminal_progress_is_a_bar_with_users_rate_p95_and_failures() {
         "{screen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn merge_combines_two_generators_exactly_and_judges_the_whole() {
+    // Two generators at the same time against one target, as a distributed run.
+    let port = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let part = |n: usize| dir.path().join(format!("gen{n}.json"));
+    let (p1, p2) = (part(1), part(2));
+    let args = |json: &PathBuf| {
+        vec![
+            "--config".to_owned(),
+            fixture().display().to_string(),
+            "--env".to_owned(),
+            "demo".to_owned(),
+            "--users".to_owned(),
+            "40".to_owned(),
+            "--spawn-rate".to_owned(),
+            "100".to_owned(),
+            "--run-time".to_owned(),
+            "2s".to_owned(),
+            "--json".to_owned(),
+            json.display().to_string(),
+        ]
+    };
+    let (a1, a2) = (args(&p1), args(&p2));
+    let (a1, a2): (Vec<&str>, Vec<&str>) = (
+        a1.iter().map(String::as_str).collect(),
+        a2.iter().map(String::as_str).collect(),
+    );
+    let (o1, o2) = tokio::join!(load(&a1, port), load(&a2, port));
+    assert!(o1.status.code().is_some() && o2.status.code().is_some());
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let merged = dir.path().join("all.json");
+    let html = dir.path().join("all.html");
+    let out = load(
+        &[
+            "merge",
+            p1.to_str().unwrap(),
+            p2.to_str().unwrap(),
+            "--json",
+            merged.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        port,
+    )
+    .await;
+    let (one, two, all) = (read(&p1), read(&p2), read(&merged));
+    let aggregated = |v: &serde_json::Value| {
+        v["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "Aggregated")
+            .unwrap()
+            .clone()
+    };
+    let (g1, g2, ga) = (aggregated(&one), aggregated(&two), aggregated(&all));
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert!(n(&g1, "requests") > 0 && n(&g2, "requests") > 0);
+    assert_eq!(n(&ga, "requests"), n(&g1, "requests") + n(&g2, "requests"));
+    assert_eq!(n(&ga, "failures"), n(&g1, "failures") + n(&g2, "failures"));
+    // Exact extremes: min and max are kept exactly, and a merge cannot invent them.
+    let lat = |v: &serde_json::Value, k: &str| v["latency"][k].as_f64().unwrap();
+    assert_eq!(
+        lat(&ga, "max_ms"),
+        lat(&g1, "max_ms").max(lat(&g2, "max_ms"))
+    );
+    assert_eq!(
+        lat(&ga, "min_ms"),
+        lat(&g1, "min_ms").min(lat(&g2, "min_ms"))
+    );
+    // Every request name's count adds up too.
+    for e in all["endpoints"].as_array().unwrap() {
+        let name = e["name"].as_str().unwrap();
+        let count = |v: &serde_json::Value| {
+            v["endpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["name"] == name)
+                .map_or(0, |x| x["requests"].as_u64().unwrap())
+        };
+        assert_eq!(count(&all), count(&one) + count(&two), "{name}");
+    }
+    // Judged by the thresholds the generators shared; the combined rate is the sum.
+    assert_eq!(all["thresholds"].as_array().unwrap().len(), 5);
+    let expected = i32::from(
+        !all["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["passed"] == true),
+    );
+    assert_eq!(out.status.code(), Some(expected), "{}", text(&out));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+
+    // A threshold of our choosing, which the merged run fails.
+    let out = load(
+        &[
+            "merge",
+            p1.to_str().unwrap(),
+            p2.to_str().unwrap(),
+            "--threshold",
+            "rps > 1000000",
+        ],
+        port,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("FAIL  rps > 1000000"), "{}", text(&out));
+
+    // Unreadable input names the file and exits 2.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"schema\": \"something/v9\"}").unwrap();
+    let out = load(
+        &["merge", p1.to_str().unwrap(), junk.to_str().unwrap()],
+        port,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("junk.json: schema is \"something/v9\""),
+        "{}",
+        text(&out)
+    );
+}
