@@ -76,6 +76,10 @@ struct Args {
     /// five seconds, failures.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     progress: Duration,
+    /// Worker threads generating load (default: the CPUs this process may use). With
+    /// one, a single-threaded runtime: the cheapest per request, as wrk's `-t1`.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// Accepted for Locust runbooks; shipgate-load has no web UI and always runs headless.
     #[arg(long)]
     headless: bool,
@@ -170,10 +174,21 @@ fn run(args: &Args) -> Result<Code, String> {
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let redactor = Redactor::new(doc.secrets());
 
     if args.smoke_only {

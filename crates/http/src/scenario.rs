@@ -57,6 +57,9 @@ pub struct Step {
     /// Wait before the first retry; doubles each time.
     #[serde(default = "default_retry_delay", with = "shipgate_config::duration")]
     pub retry_delay: Duration,
+    /// A placeholder-free URL, parsed once: a load test sends it many times.
+    #[serde(skip)]
+    parsed_url: std::sync::OnceLock<http::Uri>,
 }
 
 impl Step {
@@ -77,16 +80,26 @@ impl Step {
         };
         let method = Method::from_bytes(self.method.as_bytes())
             .map_err(|_| invalid(format!("`{}` is not an HTTP method", self.method)))?;
-        let url = self.url.render(vars)?;
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| invalid(format!("`{url}` is not a URL: {e}")))?;
-        if uri.scheme().is_none() || uri.host().is_none() {
-            return Err(invalid(format!(
-                "`{url}` needs a scheme and host, like http://127.0.0.1:8000/"
-            )));
-        }
-        let mut builder = Request::builder().method(method).uri(uri.clone());
+        let uri = match (self.parsed_url.get(), self.url.as_static()) {
+            (Some(uri), _) => uri.clone(),
+            (None, text) => {
+                let url = self.url.render(vars)?;
+                let uri: http::Uri = url
+                    .parse()
+                    .map_err(|e| invalid(format!("`{url}` is not a URL: {e}")))?;
+                if uri.scheme().is_none() || uri.host().is_none() {
+                    return Err(invalid(format!(
+                        "`{url}` needs a scheme and host, like http://127.0.0.1:8000/"
+                    )));
+                }
+                if text.is_some() {
+                    let _ = self.parsed_url.set(uri.clone());
+                }
+                uri
+            }
+        };
+        let cookies = jar.header_for(&uri);
+        let mut builder = Request::builder().method(method).uri(uri);
         let (body, json) = match (&self.body, &self.json) {
             (Some(_), Some(_)) => {
                 return Err(invalid("give `body` or `json`, not both".to_owned()));
@@ -98,7 +111,7 @@ impl Step {
         if json {
             builder = builder.header(http::header::CONTENT_TYPE, "application/json");
         }
-        if let Some(cookies) = jar.header_for(&uri) {
+        if let Some(cookies) = cookies {
             builder = builder.header(http::header::COOKIE, cookies);
         }
         for (name, value) in &self.headers {

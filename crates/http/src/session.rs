@@ -25,7 +25,7 @@ use crate::{Error, ErrorKind};
 /// for _ in 0..3 {
 ///     // One connection, opened by the first request and kept alive.
 ///     let request = http::Request::get("http://127.0.0.1:8000/health").body(bytes::Bytes::new()).unwrap();
-///     let response = session.send(request).await?;
+///     let response = session.send(&request).await?;
 ///     assert!(response.status.is_success());
 /// }
 /// # Ok(()) }
@@ -58,18 +58,19 @@ impl Session {
     }
 
     /// Sends a request and reads the whole response within the client's request timeout
-    /// (connecting included).
-    pub async fn send(&mut self, request: Request<Bytes>) -> Result<Response, Error> {
+    /// (connecting included). Borrowed: on the direct path nothing of it is copied, and
+    /// the caller still has it (its URI, to store the response's cookies under).
+    pub async fn send(&mut self, request: &Request<Bytes>) -> Result<Response, Error> {
         let direct = request.uri().scheme() == Some(&Scheme::HTTP)
             && request.version() == Version::HTTP_11
             && !self.client.config().http2_prior_knowledge;
         if !direct {
             // Boxed, as is connecting below: rare, large futures that would otherwise
             // make every virtual user's future (100,000 of them asleep) as large.
-            return Box::pin(self.client.send(request)).await;
+            return Box::pin(self.client.send(copy(request))).await;
         }
         let timeout = self.client.config().request_timeout;
-        match tokio::time::timeout(timeout, self.send_direct(&request)).await {
+        match tokio::time::timeout(timeout, self.send_direct(request)).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
@@ -128,6 +129,16 @@ impl Session {
             }
         }
     }
+}
+
+/// An owned copy for the pooled client (extensions are not carried).
+fn copy(request: &Request<Bytes>) -> Request<Bytes> {
+    let mut copy = Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 fn idempotent(method: &Method) -> bool {

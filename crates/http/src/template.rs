@@ -63,6 +63,14 @@ impl Template {
         })
     }
 
+    /// The text, when it has no placeholder (renders the same every time).
+    pub fn as_static(&self) -> Option<&str> {
+        self.parts
+            .iter()
+            .all(|p| matches!(p, Part::Text(_)))
+            .then_some(self.source.as_str())
+    }
+
     /// Substitutes every placeholder; a variable that is not set is an error naming it.
     pub fn render(&self, vars: &Vars) -> Result<String, Error> {
         let mut out = String::with_capacity(self.source.len());

@@ -528,11 +528,10 @@ async fn execute(
         Action::Http(step) => match step.build(vars, jar) {
             Err(e) => (None, Some(FailureKind::Other), Some(e.to_string()), 0, 0),
             Ok(request) => {
-                let uri = request.uri().clone();
                 let sent_bytes = request.body().len() as u64;
-                match session.send(request).await {
+                match session.send(&request).await {
                     Ok(response) => {
-                        jar.store(&uri, &response.headers);
+                        jar.store(request.uri(), &response.headers);
                         let received = response.body.len() as u64;
                         let status = Some(response.status.as_u16());
                         match step.verify(&response) {

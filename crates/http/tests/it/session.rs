@@ -113,17 +113,17 @@ async fn keeps_one_connection_per_user_against_nginx() {
     let url = format!("{}/hello.txt", nginx.url());
     let mut s = session(Duration::from_secs(5));
     for _ in 0..200 {
-        let response = s.send(request("GET", &url)).await.unwrap();
+        let response = s.send(&request("GET", &url)).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(&response.body[..], b"hello, world\n");
         assert_eq!(response.header("content-type"), Some("text/plain"));
     }
     let missing = s
-        .send(request("GET", &format!("{}/nope", nginx.url())))
+        .send(&request("GET", &format!("{}/nope", nginx.url())))
         .await
         .unwrap();
     assert_eq!(missing.status, 404);
-    let head = s.send(request("HEAD", &url)).await.unwrap();
+    let head = s.send(&request("HEAD", &url)).await.unwrap();
     assert_eq!(head.header("content-length"), Some("13"));
     assert!(head.body.is_empty());
     assert_eq!(s.idle_connections(), 1);
@@ -171,7 +171,7 @@ async fn reads_every_framing_on_one_connection() {
     ])
     .await;
     let mut s = session(Duration::from_secs(5));
-    let mut get = async |path: &str| s.send(request("GET", &server.url(path))).await.unwrap();
+    let mut get = async |path: &str| s.send(&request("GET", &server.url(path))).await.unwrap();
     assert_eq!(&get("/a").await.body[..], b"hello");
     assert_eq!(&get("/chunked").await.body[..], b"wikipedia");
     let no_content = get("/204").await;
@@ -213,10 +213,10 @@ async fn an_idle_connection_the_peer_dropped_is_replaced() {
     ])
     .await;
     let mut s = session(Duration::from_secs(5));
-    s.send(request("POST", &server.url("/1"))).await.unwrap();
+    s.send(&request("POST", &server.url("/1"))).await.unwrap();
     // Let the FIN arrive.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let second = s.send(request("POST", &server.url("/2"))).await.unwrap();
+    let second = s.send(&request("POST", &server.url("/2"))).await.unwrap();
     assert_eq!(&second.body[..], b"hello");
     assert_eq!(server.accepted(), 2);
 }
@@ -233,16 +233,16 @@ async fn a_request_lost_to_a_closing_peer_is_retried_only_when_idempotent() {
     };
     let server = Scripted::start(script()).await;
     let mut s = session(Duration::from_secs(5));
-    s.send(request("GET", &server.url("/1"))).await.unwrap();
-    let again = s.send(request("GET", &server.url("/2"))).await.unwrap();
+    s.send(&request("GET", &server.url("/1"))).await.unwrap();
+    let again = s.send(&request("GET", &server.url("/2"))).await.unwrap();
     assert_eq!(&again.body[..], b"hello");
     assert_eq!(server.accepted(), 2);
 
     let server = Scripted::start(script()).await;
     let mut s = session(Duration::from_secs(5));
-    s.send(request("POST", &server.url("/1"))).await.unwrap();
+    s.send(&request("POST", &server.url("/1"))).await.unwrap();
     let err = s
-        .send(request("POST", &server.url("/2")))
+        .send(&request("POST", &server.url("/2")))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Reset, "{err}");
@@ -263,12 +263,15 @@ async fn a_malformed_response_is_a_protocol_error_and_the_connection_is_dropped(
     .await;
     let mut s = session(Duration::from_secs(5));
     for path in ["/garbage", "/length", "/chunk"] {
-        let err = s.send(request("GET", &server.url(path))).await.unwrap_err();
+        let err = s
+            .send(&request("GET", &server.url(path)))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Protocol, "{path}: {err}");
         assert_eq!(s.idle_connections(), 0);
     }
     assert_eq!(
-        &s.send(request("GET", &server.url("/ok")))
+        &s.send(&request("GET", &server.url("/ok")))
             .await
             .unwrap()
             .body[..],
@@ -281,14 +284,14 @@ async fn a_malformed_response_is_a_protocol_error_and_the_connection_is_dropped(
 async fn faults_are_sorted_by_kind_and_bounded_in_time() {
     let refusing = RefusingPort::new();
     let err = session(Duration::from_secs(5))
-        .send(request("GET", &format!("http://{}/", refusing.addr())))
+        .send(&request("GET", &format!("http://{}/", refusing.addr())))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
 
     let mid = CloseMidResponse::start().unwrap();
     let err = session(Duration::from_secs(5))
-        .send(request("GET", &mid.url()))
+        .send(&request("GET", &mid.url()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Reset, "{err}");
@@ -296,7 +299,7 @@ async fn faults_are_sorted_by_kind_and_bounded_in_time() {
     let hole = BlackHole::start().unwrap();
     let start = Instant::now();
     let err = session(Duration::from_millis(300))
-        .send(request("GET", &format!("http://{}/", hole.addr())))
+        .send(&request("GET", &format!("http://{}/", hole.addr())))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
@@ -317,7 +320,7 @@ async fn http2_goes_through_the_pooled_client() {
     .unwrap();
     let mut s = Session::new(&client);
     let response = s
-        .send(request("GET", &format!("{}/", nginx.url())))
+        .send(&request("GET", &format!("{}/", nginx.url())))
         .await
         .unwrap();
     assert_eq!(response.version, http::Version::HTTP_2);
