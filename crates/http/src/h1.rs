@@ -14,6 +14,7 @@
 //! body and stray bytes after the response all end it).
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -39,6 +40,7 @@ pub(crate) struct Conn {
     write: Vec<u8>,
     /// Header names and where their values lie in the head, reused per response.
     names: Vec<(HeaderName, Range<usize>)>,
+    memo: NameMemo,
     /// Responses read on this connection.
     served: u64,
 }
@@ -51,11 +53,20 @@ pub(crate) struct Failed {
     pub(crate) stale: bool,
 }
 
-/// A parsed response head.
+/// A parsed response head, with the framing facts read off its raw fields.
+#[derive(Debug, Default)]
 struct Head {
     len: usize,
     status: StatusCode,
     version: Version,
+    /// `Content-Length`: `Some(Err)` when a value is invalid or two disagree.
+    content_length: Option<Result<usize, ()>>,
+    /// `Transfer-Encoding` is present; `chunked` is its last coding.
+    transfer_encoding: bool,
+    chunked: bool,
+    /// `Connection` tokens.
+    close: bool,
+    keep_alive: bool,
 }
 
 impl Conn {
@@ -87,6 +98,7 @@ impl Conn {
             read: BytesMut::with_capacity(READ_CHUNK),
             write: Vec::with_capacity(1024),
             names: Vec::new(),
+            memo: NameMemo::default(),
             served: 0,
         })
     }
@@ -183,22 +195,28 @@ impl Conn {
             headers.append(name, value);
         }
         let mut keep = if head.version == Version::HTTP_11 {
-            !has_token(&headers, &CONNECTION, "close")
+            !head.close
         } else {
-            has_token(&headers, &CONNECTION, "keep-alive")
+            head.keep_alive
         };
         let code = head.status.as_u16();
         let body = if head_only || code == 204 || code == 304 || code == 101 {
             keep &= code != 101;
             Bytes::new()
-        } else if headers.contains_key(TRANSFER_ENCODING) {
-            if last_coding_is_chunked(&headers) {
+        } else if head.transfer_encoding {
+            if head.chunked {
                 self.read_chunked().await?
             } else {
                 keep = false;
                 self.read_to_close().await?
             }
-        } else if let Some(length) = content_length(&headers)? {
+        } else if let Some(length) = head.content_length {
+            let length = length.map_err(|()| {
+                protocol(format!(
+                    "invalid content-length {:?}",
+                    headers.get_all(CONTENT_LENGTH).iter().collect::<Vec<_>>()
+                ))
+            })?;
             self.read_exactly(length).await?
         } else {
             keep = false;
@@ -224,11 +242,15 @@ impl Conn {
 
     /// Parses a complete head from the read buffer, if one is there.
     fn parse_head(&mut self) -> Result<Option<Head>, Error> {
-        let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
-        match parse_with(&self.read, &mut few, &mut self.names) {
+        if self.read.is_empty() {
+            return Ok(None);
+        }
+        // Uninitialised slots: httparse fills only what it finds (no 2 KiB memset).
+        let mut few = [const { MaybeUninit::uninit() }; FEW_HEADERS];
+        match parse_with(&self.read, &mut few, &mut self.names, &mut self.memo) {
             Err(httparse::Error::TooManyHeaders) => {
-                let mut many = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
-                parse_with(&self.read, &mut many, &mut self.names)
+                let mut many: Vec<_> = (0..MAX_HEADERS).map(|_| MaybeUninit::uninit()).collect();
+                parse_with(&self.read, &mut many, &mut self.names, &mut self.memo)
             }
             other => other,
         }
@@ -324,14 +346,20 @@ impl Conn {
     }
 }
 
-/// Parses with `slots` header slots, recording each header's name and value range.
+/// Parses with `slots` header slots, recording each header's name and value range and
+/// the fields that frame the body.
 fn parse_with<'b>(
     buf: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
     names: &mut Vec<(HeaderName, Range<usize>)>,
+    memo: &mut NameMemo,
 ) -> Result<Option<Head>, httparse::Error> {
-    let mut response = httparse::Response::new(slots);
-    let len = match response.parse(buf)? {
+    let mut response = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        slots,
+    )? {
         httparse::Status::Complete(len) => len,
         httparse::Status::Partial => return Ok(None),
     };
@@ -344,19 +372,83 @@ fn parse_with<'b>(
     } else {
         Version::HTTP_11
     };
-    names.clear();
-    let base = buf.as_ptr() as usize;
-    for header in response.headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes())
-            .map_err(|_| httparse::Error::HeaderName)?;
-        let from = header.value.as_ptr() as usize - base;
-        names.push((name, from..from + header.value.len()));
-    }
-    Ok(Some(Head {
+    let mut head = Head {
         len,
         status,
         version,
-    }))
+        ..Head::default()
+    };
+    names.clear();
+    let base = buf.as_ptr() as usize;
+    for (i, header) in response.headers.iter().enumerate() {
+        let name = memo.name(i, header.name.as_bytes())?;
+        if name == CONTENT_LENGTH {
+            head.content_length = Some(content_length(head.content_length, header.value));
+        } else if name == TRANSFER_ENCODING {
+            head.transfer_encoding = true;
+            // The last coding of the last field decides.
+            head.chunked = header
+                .value
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name == CONNECTION {
+            for token in header.value.split(|b| *b == b',') {
+                let token = token.trim_ascii();
+                head.close |= token.eq_ignore_ascii_case(b"close");
+                head.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        let from = header.value.as_ptr() as usize - base;
+        names.push((name, from..from + header.value.len()));
+    }
+    Ok(Some(head))
+}
+
+/// The previous response's header names by position: a server sends the same names
+/// in the same order response after response, so a name is compared, not parsed.
+#[derive(Default)]
+struct NameMemo {
+    seen: Vec<(Box<[u8]>, HeaderName)>,
+}
+
+impl NameMemo {
+    fn name(&mut self, position: usize, raw: &[u8]) -> Result<HeaderName, httparse::Error> {
+        if let Some((bytes, name)) = self.seen.get(position)
+            && **bytes == *raw
+        {
+            return Ok(name.clone());
+        }
+        let name = HeaderName::from_bytes(raw).map_err(|_| httparse::Error::HeaderName)?;
+        let entry = (Box::from(raw), name.clone());
+        if position < self.seen.len() {
+            self.seen[position] = entry;
+        } else if position == self.seen.len() && position < FEW_HEADERS {
+            self.seen.push(entry);
+        }
+        Ok(name)
+    }
+}
+
+/// Folds one `Content-Length` field into what earlier ones said: values may repeat,
+/// also within a field (`5, 5`), but only with one number.
+fn content_length(before: Option<Result<usize, ()>>, value: &[u8]) -> Result<usize, ()> {
+    let mut length = before.transpose()?;
+    for part in value.split(|b| *b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return Err(());
+        }
+        let n: usize = std::str::from_utf8(part)
+            .map_err(|_| ())?
+            .parse()
+            .map_err(|_| ())?;
+        if length.is_some_and(|l| l != n) {
+            return Err(());
+        }
+        length = Some(n);
+    }
+    length.ok_or(())
 }
 
 /// Writes `request` in HTTP/1.1 wire form into `out`.
@@ -396,42 +488,6 @@ fn encode(out: &mut Vec<u8>, request: &Request<Bytes>) {
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
-}
-
-/// Whether a comma-separated header holds `token` (case-insensitive).
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
-}
-
-fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"))
-}
-
-/// `Content-Length`, which may repeat only with one value.
-fn content_length(headers: &HeaderMap) -> Result<Option<usize>, Error> {
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value.to_str().unwrap_or("x").split(',') {
-            let n: usize = part
-                .trim()
-                .parse()
-                .map_err(|_| protocol(format!("invalid content-length {value:?}")))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(protocol("conflicting content-length values".to_owned()));
-            }
-            length = Some(n);
-        }
-    }
-    Ok(length)
 }
 
 fn protocol(message: String) -> Error {
@@ -482,52 +538,60 @@ mod tests {
         assert!(encoded(&empty).contains("content-length: 0\r\n"));
     }
 
+    fn parse(raw: &[u8], slots: usize) -> Result<Option<Head>, httparse::Error> {
+        let mut names = Vec::new();
+        let mut slots: Vec<_> = (0..slots).map(|_| MaybeUninit::uninit()).collect();
+        parse_with(raw, &mut slots, &mut names, &mut NameMemo::default())
+    }
+
     #[test]
     fn parses_a_head_and_locates_values() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
         let mut names = Vec::new();
-        let mut slots = [httparse::EMPTY_HEADER; 4];
-        let head = parse_with(raw, &mut slots, &mut names).unwrap().unwrap();
+        let mut slots: Vec<_> = (0..4).map(|_| MaybeUninit::uninit()).collect();
+        let mut memo = NameMemo::default();
+        let head = parse_with(raw, &mut slots, &mut names, &mut memo)
+            .unwrap()
+            .unwrap();
         assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.content_length, Some(Ok(5)));
         assert_eq!(&raw[head.len..], b"hello");
         assert_eq!(names.len(), 2);
         assert_eq!(&raw[names[1].1.clone()], b"b");
-        let mut slots = [httparse::EMPTY_HEADER; 1];
         assert!(matches!(
-            parse_with(raw, &mut slots, &mut names),
+            parse(raw, 1),
             Err(httparse::Error::TooManyHeaders)
         ));
-        let mut slots = [httparse::EMPTY_HEADER; 4];
-        assert!(
-            parse_with(&raw[..20], &mut slots, &mut names)
-                .unwrap()
-                .is_none()
-        );
+        assert!(parse(&raw[..20], 4).unwrap().is_none());
     }
 
     #[test]
     fn content_length_must_agree_with_itself() {
-        let mut h = HeaderMap::new();
-        h.append(CONTENT_LENGTH, HeaderValue::from_static("5"));
-        h.append(CONTENT_LENGTH, HeaderValue::from_static("5"));
-        assert_eq!(content_length(&h).unwrap(), Some(5));
-        h.append(CONTENT_LENGTH, HeaderValue::from_static("6"));
-        assert!(content_length(&h).is_err());
-        let mut h = HeaderMap::new();
-        h.append(CONTENT_LENGTH, HeaderValue::from_static("-1"));
-        assert!(content_length(&h).is_err());
+        let length = |fields: &[&str]| {
+            let text: String = fields
+                .iter()
+                .map(|f| format!("content-length: {f}\r\n"))
+                .collect();
+            let raw = format!("HTTP/1.1 200 OK\r\n{text}\r\n");
+            parse(raw.as_bytes(), 8).unwrap().unwrap().content_length
+        };
+        assert_eq!(length(&["5", "5"]), Some(Ok(5)));
+        assert_eq!(length(&["5, 5"]), Some(Ok(5)));
+        assert_eq!(length(&["5", "6"]), Some(Err(())));
+        assert_eq!(length(&["-1"]), Some(Err(())));
+        assert_eq!(length(&["+5"]), Some(Err(())));
+        assert_eq!(length(&[]), None);
     }
 
     #[test]
     fn connection_tokens_and_codings() {
-        let mut h = HeaderMap::new();
-        h.append(CONNECTION, HeaderValue::from_static("Upgrade, Close"));
-        assert!(has_token(&h, &CONNECTION, "close"));
-        assert!(!has_token(&h, &CONNECTION, "keep-alive"));
-        h.append(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
-        assert!(last_coding_is_chunked(&h));
-        let mut g = HeaderMap::new();
-        g.append(TRANSFER_ENCODING, HeaderValue::from_static("chunked, gzip"));
-        assert!(!last_coding_is_chunked(&g));
+        let head = |fields: &str| {
+            let raw = format!("HTTP/1.1 200 OK\r\n{fields}\r\n");
+            parse(raw.as_bytes(), 8).unwrap().unwrap()
+        };
+        let h = head("connection: Upgrade, Close\r\ntransfer-encoding: gzip, chunked\r\n");
+        assert!(h.close && !h.keep_alive && h.transfer_encoding && h.chunked);
+        let h = head("Connection: keep-alive\r\nTransfer-Encoding: chunked, gzip\r\n");
+        assert!(!h.close && h.keep_alive && h.transfer_encoding && !h.chunked);
     }
 }

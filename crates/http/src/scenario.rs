@@ -70,6 +70,20 @@ impl Step {
             .unwrap_or_else(|| format!("{} {}", self.method, self.url))
     }
 
+    /// Substitutes now the variables of `vars` that no step captures (`changes` says
+    /// which may change), in the URL, headers and body, so that [`Step::build`] need
+    /// not render them again for every request. The name shown stays as written.
+    pub fn bind(&mut self, vars: &Vars, changes: &dyn Fn(&str) -> bool) {
+        self.url = self.url.bind(vars, changes);
+        for value in self.headers.values_mut() {
+            *value = value.bind(vars, changes);
+        }
+        if let Some(body) = &mut self.body {
+            *body = body.bind(vars, changes);
+        }
+        self.parsed_url = std::sync::OnceLock::new();
+    }
+
     /// Builds the request, with cookies from `jar`.
     pub fn build(&self, vars: &Vars, jar: &CookieJar) -> Result<Request<Bytes>, Error> {
         let invalid = |what: String| {
@@ -87,7 +101,7 @@ impl Step {
                 let uri: http::Uri = url
                     .parse()
                     .map_err(|e| invalid(format!("`{url}` is not a URL: {e}")))?;
-                if uri.scheme().is_none() || uri.host().is_none() {
+                if uri.scheme().is_none() || uri.authority().is_none() {
                     return Err(invalid(format!(
                         "`{url}` needs a scheme and host, like http://127.0.0.1:8000/"
                     )));

@@ -86,7 +86,7 @@ impl Session {
     async fn send_direct(&mut self, request: &Request<Bytes>) -> Result<Response, Error> {
         let start = Instant::now();
         let uri = request.uri();
-        let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
+        let Some(authority) = uri.authority() else {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
                 format!("`{uri}` needs a host"),
@@ -107,7 +107,7 @@ impl Session {
                 _ => {
                     let port = uri.port_u16().unwrap_or(80);
                     let timeout = self.client.config().connect_timeout;
-                    let conn = Box::pin(Conn::connect(host, port, timeout))
+                    let conn = Box::pin(Conn::connect(authority.host(), port, timeout))
                         .await
                         .map_err(|e| e.context(&what()))?;
                     (authority.clone(), conn)

@@ -63,17 +63,50 @@ impl Template {
         })
     }
 
-    /// The text, when it has no placeholder (renders the same every time).
+    /// The text, when it has no placeholder left (renders the same every time).
     pub fn as_static(&self) -> Option<&str> {
-        self.parts
-            .iter()
-            .all(|p| matches!(p, Part::Text(_)))
-            .then_some(self.source.as_str())
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Text(t)] => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Substitutes now the variables that are set in `vars` and that `changes` says
+    /// cannot change later (no step captures them), so that rendering need not. Shown
+    /// (`Display`) as written.
+    pub fn bind(&self, vars: &Vars, changes: &dyn Fn(&str) -> bool) -> Template {
+        let mut parts: Vec<Part> = Vec::with_capacity(self.parts.len());
+        for part in &self.parts {
+            let text = match part {
+                Part::Var(name) if !changes(name) => vars.get(name).map(String::as_str),
+                Part::Var(_) => None,
+                Part::Text(t) => Some(t.as_str()),
+            };
+            match (text, parts.last_mut()) {
+                (Some(t), Some(Part::Text(last))) => last.push_str(t),
+                (Some(t), _) => parts.push(Part::Text(t.to_owned())),
+                (None, _) => parts.push(part.clone()),
+            }
+        }
+        Template {
+            source: self.source.clone(),
+            parts,
+        }
     }
 
     /// Substitutes every placeholder; a variable that is not set is an error naming it.
     pub fn render(&self, vars: &Vars) -> Result<String, Error> {
-        let mut out = String::with_capacity(self.source.len());
+        // Sized once: a rendered URL is sent many times in a load test.
+        let size = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Var(name) => vars.get(name).map_or(0, String::len),
+            })
+            .sum();
+        let mut out = String::with_capacity(size);
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
@@ -119,6 +152,33 @@ impl fmt::Display for Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binds_constants_and_leaves_what_may_change() {
+        let t = Template::parse("{{host}}/api/{{id}}/{{token}}").unwrap();
+        let vars: Vars = [
+            ("host".into(), "http://x".into()),
+            ("id".into(), "7".into()),
+        ]
+        .into();
+        let bound = t.bind(&vars, &|name| name == "id");
+        assert_eq!(bound.variables().collect::<Vec<_>>(), ["id", "token"]);
+        assert_eq!(bound.to_string(), "{{host}}/api/{{id}}/{{token}}");
+        let later: Vars = [("id".into(), "8".into()), ("token".into(), "t".into())].into();
+        assert_eq!(bound.render(&later).unwrap(), "http://x/api/8/t");
+        let all = t.bind(
+            &[
+                ("token".into(), "t".into()),
+                ("id".into(), "1".into()),
+                ("host".into(), "h".into()),
+            ]
+            .into(),
+            &|_| false,
+        );
+        assert_eq!(all.as_static(), Some("h/api/1/t"));
+        assert_eq!(t.as_static(), None);
+        assert_eq!(Template::parse("plain").unwrap().as_static(), Some("plain"));
+    }
 
     #[test]
     fn renders_and_reports_missing_variables() {

@@ -125,7 +125,32 @@ pub struct Engine {
 
 impl Engine {
     /// Prepares a run (the clock starts at [`Engine::run`]).
-    pub fn new(plan: Plan, client: HttpClient) -> Self {
+    pub fn new(mut plan: Plan, client: HttpClient) -> Self {
+        // Variables no step captures keep their configured values for the whole run:
+        // substitute them once here rather than in every request.
+        let captured: std::collections::BTreeSet<String> = plan
+            .classes
+            .iter()
+            .flat_map(Class::actions)
+            .filter_map(|a| match a {
+                Action::Http(step) => Some(step.capture.keys().cloned()),
+                Action::Custom(..) => None,
+            })
+            .flatten()
+            .collect();
+        let vars = plan.vars.clone();
+        for class in &mut plan.classes {
+            let actions = class
+                .on_start
+                .iter_mut()
+                .chain(class.tasks.iter_mut().map(|(_, a)| a))
+                .chain(class.on_stop.iter_mut());
+            for action in actions {
+                if let Action::Http(step) = action {
+                    step.bind(&vars, &|name| captured.contains(name));
+                }
+            }
+        }
         let shards = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .max(2)

@@ -95,6 +95,14 @@ pub struct Class {
 }
 
 impl Class {
+    /// Every action: `on_start`, the tasks, `on_stop`.
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.on_start
+            .iter()
+            .chain(self.tasks.iter().map(|(_, a)| a))
+            .chain(self.on_stop.iter())
+    }
+
     /// A class with weight 1 and no tasks.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
