@@ -8,14 +8,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode, Version};
+use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, Response};
 
 /// Which certificate authorities the client trusts.
 #[derive(Debug, Clone, Default)]
@@ -51,38 +51,6 @@ impl Default for ClientConfig {
             http2_prior_knowledge: false,
             max_idle_per_host: 64,
         }
-    }
-}
-
-/// A complete response: status, headers, the whole body, and how long it took.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The status.
-    pub status: StatusCode,
-    /// The protocol version spoken.
-    pub version: Version,
-    /// The headers.
-    pub headers: HeaderMap,
-    /// The body, read to the end.
-    pub body: Bytes,
-    /// From sending the request to the end of the body.
-    pub elapsed: Duration,
-}
-
-impl Response {
-    /// The body as text (lossy UTF-8).
-    pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-
-    /// The body parsed as JSON, if it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-
-    /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -188,13 +156,13 @@ impl HttpClient {
                 .await
                 .map_err(|e| classify(&what, &e))?
                 .to_bytes();
-            Ok::<_, Error>(Response {
-                status: parts.status,
-                version: parts.version,
-                headers: parts.headers,
+            Ok::<_, Error>(Response::new(
+                parts.status,
+                parts.version,
+                parts.headers,
                 body,
-                elapsed: start.elapsed(),
-            })
+                start.elapsed(),
+            ))
         };
         match tokio::time::timeout(request_timeout, exchange).await {
             Ok(result) => result,

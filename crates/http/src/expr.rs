@@ -16,7 +16,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::Response;
+use crate::Response;
 use crate::cookies::SetCookie;
 use crate::jsonpath::JsonPath;
 use crate::{Error, ErrorKind};
@@ -136,7 +136,7 @@ impl Capture {
                 other => other.to_string(),
             }),
             CaptureSource::Header(name) => response.header(name).map(str::to_owned),
-            CaptureSource::Cookie(name) => SetCookie::all(&response.headers)
+            CaptureSource::Cookie(name) => SetCookie::all(response.headers())
                 .into_iter()
                 .find(|c| &c.name == name)
                 .map(|c| c.value),

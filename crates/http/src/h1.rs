@@ -15,13 +15,12 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::ops::Range;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{Method, Request, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
@@ -31,16 +30,13 @@ use crate::{Error, ErrorKind, Response};
 const READ_CHUNK: usize = 16 * 1024;
 /// Header slots tried first; a response with more is parsed again with `MAX_HEADERS`.
 const FEW_HEADERS: usize = 64;
-const MAX_HEADERS: usize = 1024;
+pub(crate) const MAX_HEADERS: usize = 1024;
 
 /// One keep-alive connection and its buffers.
 pub(crate) struct Conn {
     stream: TcpStream,
     read: BytesMut,
     write: Vec<u8>,
-    /// Header names and where their values lie in the head, reused per response.
-    names: Vec<(HeaderName, Range<usize>)>,
-    memo: NameMemo,
     /// Responses read on this connection.
     served: u64,
 }
@@ -67,6 +63,8 @@ struct Head {
     /// `Connection` tokens.
     close: bool,
     keep_alive: bool,
+    /// A `Set-Cookie` field is present.
+    sets_cookies: bool,
 }
 
 impl Conn {
@@ -97,8 +95,6 @@ impl Conn {
             stream,
             read: BytesMut::with_capacity(READ_CHUNK),
             write: Vec::with_capacity(1024),
-            names: Vec::new(),
-            memo: NameMemo::default(),
             served: 0,
         })
     }
@@ -188,12 +184,6 @@ impl Conn {
         start: Instant,
     ) -> Result<(Response, bool), Error> {
         let bytes = self.read.split_to(head.len).freeze();
-        let mut headers = HeaderMap::with_capacity(self.names.len());
-        for (name, range) in self.names.drain(..) {
-            let value = HeaderValue::from_maybe_shared(bytes.slice(range))
-                .map_err(|_| protocol(format!("header `{name}` has an invalid value")))?;
-            headers.append(name, value);
-        }
         let mut keep = if head.version == Version::HTTP_11 {
             !head.close
         } else {
@@ -211,12 +201,8 @@ impl Conn {
                 self.read_to_close().await?
             }
         } else if let Some(length) = head.content_length {
-            let length = length.map_err(|()| {
-                protocol(format!(
-                    "invalid content-length {:?}",
-                    headers.get_all(CONTENT_LENGTH).iter().collect::<Vec<_>>()
-                ))
-            })?;
+            let length = length
+                .map_err(|()| protocol("invalid or conflicting content-length".to_owned()))?;
             self.read_exactly(length).await?
         } else {
             keep = false;
@@ -228,16 +214,16 @@ impl Conn {
             self.quiet();
         }
         self.served += 1;
-        Ok((
-            Response {
-                status: head.status,
-                version: head.version,
-                headers,
-                body,
-                elapsed: start.elapsed(),
-            },
-            keep,
-        ))
+        // The header map is built from `bytes` only if someone asks for it.
+        let response = Response::from_head(
+            head.status,
+            head.version,
+            bytes,
+            head.sets_cookies,
+            body,
+            start.elapsed(),
+        );
+        Ok((response, keep))
     }
 
     /// Parses a complete head from the read buffer, if one is there.
@@ -247,10 +233,10 @@ impl Conn {
         }
         // Uninitialised slots: httparse fills only what it finds (no 2 KiB memset).
         let mut few = [const { MaybeUninit::uninit() }; FEW_HEADERS];
-        match parse_with(&self.read, &mut few, &mut self.names, &mut self.memo) {
+        match parse_with(&self.read, &mut few) {
             Err(httparse::Error::TooManyHeaders) => {
                 let mut many: Vec<_> = (0..MAX_HEADERS).map(|_| MaybeUninit::uninit()).collect();
-                parse_with(&self.read, &mut many, &mut self.names, &mut self.memo)
+                parse_with(&self.read, &mut many)
             }
             other => other,
         }
@@ -346,13 +332,10 @@ impl Conn {
     }
 }
 
-/// Parses with `slots` header slots, recording each header's name and value range and
-/// the fields that frame the body.
+/// Parses with `slots` header slots, reading off the fields that frame the body.
 fn parse_with<'b>(
     buf: &'b [u8],
     slots: &mut [MaybeUninit<httparse::Header<'b>>],
-    names: &mut Vec<(HeaderName, Range<usize>)>,
-    memo: &mut NameMemo,
 ) -> Result<Option<Head>, httparse::Error> {
     let mut response = httparse::Response::new(&mut []);
     let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -378,13 +361,13 @@ fn parse_with<'b>(
         version,
         ..Head::default()
     };
-    names.clear();
-    let base = buf.as_ptr() as usize;
-    for (i, header) in response.headers.iter().enumerate() {
-        let name = memo.name(i, header.name.as_bytes())?;
-        if name == CONTENT_LENGTH {
+    for header in response.headers.iter() {
+        // httparse accepts exactly what `HeaderName` and `HeaderValue` do (tokens; tab,
+        // visible ASCII and obs-text), so the header map built later drops nothing.
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length") {
             head.content_length = Some(content_length(head.content_length, header.value));
-        } else if name == TRANSFER_ENCODING {
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
             head.transfer_encoding = true;
             // The last coding of the last field decides.
             head.chunked = header
@@ -392,42 +375,17 @@ fn parse_with<'b>(
                 .rsplit(|b| *b == b',')
                 .next()
                 .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name == CONNECTION {
+        } else if name.eq_ignore_ascii_case("connection") {
             for token in header.value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
                 head.close |= token.eq_ignore_ascii_case(b"close");
                 head.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            head.sets_cookies = true;
         }
-        let from = header.value.as_ptr() as usize - base;
-        names.push((name, from..from + header.value.len()));
     }
     Ok(Some(head))
-}
-
-/// The previous response's header names by position: a server sends the same names
-/// in the same order response after response, so a name is compared, not parsed.
-#[derive(Default)]
-struct NameMemo {
-    seen: Vec<(Box<[u8]>, HeaderName)>,
-}
-
-impl NameMemo {
-    fn name(&mut self, position: usize, raw: &[u8]) -> Result<HeaderName, httparse::Error> {
-        if let Some((bytes, name)) = self.seen.get(position)
-            && **bytes == *raw
-        {
-            return Ok(name.clone());
-        }
-        let name = HeaderName::from_bytes(raw).map_err(|_| httparse::Error::HeaderName)?;
-        let entry = (Box::from(raw), name.clone());
-        if position < self.seen.len() {
-            self.seen[position] = entry;
-        } else if position == self.seen.len() && position < FEW_HEADERS {
-            self.seen.push(entry);
-        }
-        Ok(name)
-    }
 }
 
 /// Folds one `Content-Length` field into what earlier ones said: values may repeat,
@@ -539,30 +497,39 @@ mod tests {
     }
 
     fn parse(raw: &[u8], slots: usize) -> Result<Option<Head>, httparse::Error> {
-        let mut names = Vec::new();
         let mut slots: Vec<_> = (0..slots).map(|_| MaybeUninit::uninit()).collect();
-        parse_with(raw, &mut slots, &mut names, &mut NameMemo::default())
+        parse_with(raw, &mut slots)
     }
 
     #[test]
-    fn parses_a_head_and_locates_values() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
-        let mut names = Vec::new();
-        let mut slots: Vec<_> = (0..4).map(|_| MaybeUninit::uninit()).collect();
-        let mut memo = NameMemo::default();
-        let head = parse_with(raw, &mut slots, &mut names, &mut memo)
-            .unwrap()
-            .unwrap();
+    fn parses_a_head_and_builds_its_header_map_on_demand() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\nSet-Cookie: s=1\r\nX-A: c\r\n\r\nhello";
+        let head = parse(raw, 8).unwrap().unwrap();
         assert_eq!(head.status, StatusCode::OK);
         assert_eq!(head.content_length, Some(Ok(5)));
+        assert!(head.sets_cookies);
         assert_eq!(&raw[head.len..], b"hello");
-        assert_eq!(names.len(), 2);
-        assert_eq!(&raw[names[1].1.clone()], b"b");
+        let response = Response::from_head(
+            head.status,
+            head.version,
+            Bytes::copy_from_slice(&raw[..head.len]),
+            head.sets_cookies,
+            Bytes::from_static(b"hello"),
+            Duration::ZERO,
+        );
+        let all: Vec<_> = response.headers().get_all("x-a").iter().collect();
+        assert_eq!(all, ["b", "c"]);
+        assert_eq!(response.header("set-cookie"), Some("s=1"));
+        assert_eq!(response.headers().len(), 4);
         assert!(matches!(
             parse(raw, 1),
             Err(httparse::Error::TooManyHeaders)
         ));
         assert!(parse(&raw[..20], 4).unwrap().is_none());
+        // A control character in a value is refused while reading (by httparse, whose
+        // rules are `HeaderValue`'s), not dropped when the map is built.
+        let bad = b"HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\n\r\n";
+        assert!(parse(bad, 4).is_err());
     }
 
     #[test]

@@ -38,15 +38,17 @@ mod error;
 mod expr;
 mod h1;
 mod jsonpath;
+mod response;
 mod scenario;
 mod session;
 mod template;
 
-pub use client::{ClientConfig, HttpClient, Response, Roots};
+pub use client::{ClientConfig, HttpClient, Roots};
 pub use cookies::{CookieJar, SetCookie};
 pub use error::{Error, ErrorKind};
 pub use expr::{Assertion, Capture, Cmp};
 pub use jsonpath::JsonPath;
+pub use response::Response;
 pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};
 pub use session::Session;
 pub use template::{Template, Vars};

@@ -10,7 +10,8 @@ use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::{HttpClient, Response};
+use crate::Response;
+use crate::client::HttpClient;
 use crate::cookies::CookieJar;
 use crate::expr::{Assertion, Capture};
 use crate::template::{Template, Vars};
@@ -292,7 +293,7 @@ async fn attempt(
         Ok(r) => r,
         Err(e) => return (StepResult::RequestFailed(e), None, None),
     };
-    jar.store(&uri, &response.headers);
+    jar.store(&uri, response.headers());
     let (status, latency) = (Some(response.status), Some(response.elapsed));
     if let Err(failures) = step.verify(&response) {
         return (StepResult::AssertionsFailed(failures), status, latency);

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http::{Method, Request, Version};
 
-use crate::client::{HttpClient, Response};
+use crate::Response;
+use crate::client::HttpClient;
 use crate::h1::Conn;
 use crate::{Error, ErrorKind};
 

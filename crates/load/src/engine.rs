@@ -556,7 +556,9 @@ async fn execute(
                 let sent_bytes = request.body().len() as u64;
                 match session.send(&request).await {
                     Ok(response) => {
-                        jar.store(request.uri(), &response.headers);
+                        if response.sets_cookies() {
+                            jar.store(request.uri(), response.headers());
+                        }
                         let received = response.body.len() as u64;
                         let status = Some(response.status.as_u16());
                         match step.verify(&response) {

@@ -196,7 +196,7 @@ pub(crate) async fn observe(check: &HttpCheck, ctx: &Context) -> Observation {
         }
     }
     if check.secure_cookies {
-        for cookie in SetCookie::all(&response.headers) {
+        for cookie in SetCookie::all(response.headers()) {
             let mut missing = Vec::new();
             if !cookie.secure {
                 missing.push("Secure");

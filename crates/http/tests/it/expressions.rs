@@ -12,13 +12,13 @@ fn response(status: u16, headers: &[(&str, &str)], body: &str, elapsed_ms: u64) 
             v.parse().unwrap(),
         );
     }
-    Response {
-        status: StatusCode::from_u16(status).unwrap(),
-        version: Version::HTTP_11,
-        headers: map,
-        body: Bytes::from(body.to_owned()),
-        elapsed: Duration::from_millis(elapsed_ms),
-    }
+    Response::new(
+        StatusCode::from_u16(status).unwrap(),
+        Version::HTTP_11,
+        map,
+        Bytes::from(body.to_owned()),
+        Duration::from_millis(elapsed_ms),
+    )
 }
 
 #[test]
