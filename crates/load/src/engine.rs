@@ -345,18 +345,10 @@ async fn user(
     shared.active.fetch_add(1, Ordering::Relaxed);
     let endpoints = &shared.endpoints[class];
     let class: &Class = &plan.classes[class];
-    let mut vars = shared.vars.clone();
-    let mut jar = CookieJar::new();
-    // The user's own connections, kept alive between its requests.
-    let mut session = Session::new(&shared.client);
+    let mut me = User::new(&shared, None);
     let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     for (action, endpoint) in class.on_start.iter().zip(&endpoints.on_start) {
-        let mut user = User {
-            session: &mut session,
-            vars: &mut vars,
-            jar: &mut jar,
-        };
-        execute(&shared, action, endpoint, &mut user, index, None).await;
+        execute(&shared, action, endpoint, &mut me, index, None).await;
     }
     let weights: Vec<u32> = class.tasks.iter().map(|(w, _)| *w).collect();
     let order = if class.sequential {
@@ -386,16 +378,11 @@ async fn user(
         let (_, action) = &class.tasks[order[next]];
         let endpoint = &endpoints.tasks[order[next]];
         next = (next + 1) % order.len();
-        let mut user = User {
-            session: &mut session,
-            vars: &mut vars,
-            jar: &mut jar,
-        };
         execute(
             &shared,
             action,
             endpoint,
-            &mut user,
+            &mut me,
             index,
             period.map(|_| due),
         )
@@ -419,12 +406,7 @@ async fn user(
         }
     }
     for (action, endpoint) in class.on_stop.iter().zip(&endpoints.on_stop) {
-        let mut user = User {
-            session: &mut session,
-            vars: &mut vars,
-            jar: &mut jar,
-        };
-        execute(&shared, action, endpoint, &mut user, index, None).await;
+        execute(&shared, action, endpoint, &mut me, index, None).await;
     }
     shared.active.fetch_sub(1, Ordering::Relaxed);
 }
@@ -477,28 +459,22 @@ async fn open(
                 let (plan, shared) = (plan.clone(), shared.clone());
                 in_flight.spawn(async move {
                     shared.active.fetch_add(1, Ordering::Relaxed);
-                    let mut vars = shared.vars.clone();
-                    let mut jar = CookieJar::new();
                     // A VU's connections outlive its iteration: the next one reuses them.
+                    // Its variables and cookies start afresh.
                     let reused = shared
                         .idle_sessions
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .pop();
-                    let mut session = reused.unwrap_or_else(|| Session::new(&shared.client));
+                    let mut me = User::new(&shared, reused);
                     let action = &plan.classes[class].tasks[task].1;
                     let endpoint = &shared.endpoints[class].tasks[task];
-                    let mut user = User {
-                        session: &mut session,
-                        vars: &mut vars,
-                        jar: &mut jar,
-                    };
-                    execute(&shared, action, endpoint, &mut user, k, Some(intended)).await;
+                    execute(&shared, action, endpoint, &mut me, k, Some(intended)).await;
                     shared
                         .idle_sessions
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(session);
+                        .push(me.session);
                     shared.active.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
@@ -528,10 +504,21 @@ async fn open(
 }
 
 /// A virtual user's state that actions read and change.
-struct User<'a> {
-    session: &'a mut Session,
-    vars: &'a mut Vars,
-    jar: &'a mut CookieJar,
+struct User {
+    /// Its own connections, kept alive between its requests.
+    session: Session,
+    vars: Vars,
+    jar: CookieJar,
+}
+
+impl User {
+    fn new(shared: &Shared, session: Option<Session>) -> Self {
+        Self {
+            session: session.unwrap_or_else(|| Session::new(&shared.client)),
+            vars: shared.vars.clone(),
+            jar: CookieJar::new(),
+        }
+    }
 }
 
 /// Runs one action and records it; returns its failure message, if it failed.
@@ -539,7 +526,7 @@ async fn execute(
     shared: &Shared,
     action: &Action,
     endpoint: &Endpoint,
-    user: &mut User<'_>,
+    user: &mut User,
     shard: usize,
     intended: Option<Instant>,
 ) -> Option<String> {
@@ -664,9 +651,7 @@ pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
     let shared = engine.shared;
     let mut out = Vec::new();
     for (i, class) in plan.classes.iter().enumerate() {
-        let mut vars = shared.vars.clone();
-        let mut jar = CookieJar::new();
-        let mut session = Session::new(&shared.client);
+        let mut me = User::new(&shared, None);
         let endpoints = &shared.endpoints[i];
         let actions = class
             .on_start
@@ -676,12 +661,7 @@ pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
             .chain(class.on_stop.iter().zip(&endpoints.on_stop));
         for (action, endpoint) in actions {
             let start = Instant::now();
-            let mut user = User {
-                session: &mut session,
-                vars: &mut vars,
-                jar: &mut jar,
-            };
-            let error = execute(&shared, action, endpoint, &mut user, i, None).await;
+            let error = execute(&shared, action, endpoint, &mut me, i, None).await;
             let failed = error.is_some();
             out.push(SmokeResult {
                 name: format!("{} / {}", class.name, action.name()),

@@ -13,9 +13,14 @@
 //!   send and from the *intended* start (coordinated-omission corrected); an iteration
 //!   that finds every virtual user busy is counted as dropped.
 //!
+//! Each virtual user owns a `shipgate-http` [`Session`](shipgate_http::Session): its own
+//! keep-alive connections, one `send` and one `recv` per plain HTTP/1.1 request.
 //! Every request is recorded into per-endpoint HDR histograms (`shipgate-stats`),
 //! sharded so workers rarely contend; [`Report`] turns the result into thresholds'
 //! verdicts, a console table, a JSON summary and Locust-compatible CSV files.
+//! [`Progress`] reads a running engine for a progress bar. For a distributed run, each
+//! generator's JSON summary is read back with [`read_summary`] and the results merged
+//! exactly with [`RunResult::merge`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
