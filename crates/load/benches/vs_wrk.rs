@@ -103,6 +103,51 @@ fn plan(classes: Vec<Class>, shape: Shape) -> Plan {
     }
 }
 
+/// The `shipgate-load` binary (release; `cargo xtask bench load` builds it first), as
+/// ops people run it, against `url`: (requests, CPU seconds).
+fn binary(url: &str) -> Option<(f64, f64)> {
+    let bin =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/shipgate-load");
+    if !bin.exists() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shipgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[load]\nhost = \"{url}\"\n\
+             shape = {{ type = \"stages\", stages = [{{ users = {CONNECTIONS}, duration = \"{SECONDS}s\", spawn_rate = 1000 }}] }}\n\
+             [[load.users]]\nname = \"bench\"\n\
+             [[load.users.tasks]]\nrequest = {{ name = \"GET /hello.txt\", url = \"{{{{host}}}}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "CPU %U %S", "taskset", "-c", "0"])
+        .arg(&bin)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("GNU time: apt-get install -y time");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.starts_with("Aggregated"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())?;
+    let cpu: f64 = text.lines().find_map(|l| l.strip_prefix("CPU ")).map(|c| {
+        c.split_whitespace()
+            .filter_map(|x| x.parse::<f64>().ok())
+            .sum()
+    })?;
+    Some((requests, cpu))
+}
+
 /// One closed-model run of shipgate-load on this thread's runtime: (requests, CPU
 /// seconds, failures, RSS samples in MiB taken every second).
 fn ours(
@@ -144,8 +189,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    // `cargo bench --bench vs_wrk -- ours` runs one part (for a profiler): wrk, ours,
-    // sleepers or open. With no argument, all of them.
+    // `cargo bench --bench vs_wrk -- ours` runs one part (for a profiler): wrk, ours
+    // (the engine in this process), binary, sleepers or open. With no argument, all.
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let rounds = if only.is_some() { 1 } else { 3 };
@@ -169,13 +214,14 @@ fn main() {
     let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
 
     let per = |cpu: f64, n: f64| if n > 0.0 { cpu * 1e6 / n } else { f64::NAN };
-    if part("wrk") || part("ours") {
+    if part("wrk") || part("ours") || part("binary") {
         println!(
             "generator on core 0, nginx on core 1, {CONNECTIONS} keep-alive connections, \
              {rounds} × {SECONDS} s each, alternating; medians"
         );
         let (mut wrk_rate, mut wrk_cost, mut our_rate, mut our_cost) =
             (vec![], vec![], vec![], vec![]);
+        let (mut bin_rate, mut bin_cost) = (vec![], vec![]);
         let mut rss_growth = vec![];
         let mut failures = 0;
         for _ in 0..rounds {
@@ -183,6 +229,12 @@ fn main() {
                 let (n, cpu) = wrk(&url);
                 wrk_rate.push(n / SECONDS as f64);
                 wrk_cost.push(per(cpu, n));
+            }
+            if part("binary")
+                && let Some((n, cpu)) = binary(&format!("{}/hello.txt", nginx.url()))
+            {
+                bin_rate.push(n / SECONDS as f64);
+                bin_cost.push(per(cpu, n));
             }
             if part("ours") {
                 let (n, cpu, failed, rss) = ours(&runtime, &step, &client);
@@ -211,10 +263,24 @@ fn main() {
                 median(our_cost.clone()),
             );
         }
+        if !bin_rate.is_empty() {
+            println!(
+                "shipgate-load {:>9.0} req/s  {:>6.2} CPU-µs/request  (the release binary, \
+                 a single-threaded runtime on one CPU; runs: {bin_cost:.2?})",
+                median(bin_rate),
+                median(bin_cost.clone()),
+            );
+        }
         if !wrk_cost.is_empty() && !our_cost.is_empty() {
             println!(
-                "ratio shipgate/wrk CPU per request: {:.2}",
-                median(our_cost) / median(wrk_cost)
+                "ratio shipgate/wrk CPU per request: {:.2} (engine in this process)",
+                median(our_cost) / median(wrk_cost.clone())
+            );
+        }
+        if !wrk_cost.is_empty() && !bin_cost.is_empty() {
+            println!(
+                "ratio shipgate/wrk CPU per request: {:.2} (the binary)",
+                median(bin_cost) / median(wrk_cost)
             );
         }
     }
