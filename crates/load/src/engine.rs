@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shipgate_http::{CookieJar, HttpClient, Session, Vars};
-use shipgate_stats::{EndpointId, FailureKind, Recorder, Sample, Snapshot};
+use shipgate_stats::{EndpointId, FailureKind, Recent, Recorder, Sample, Snapshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -41,9 +41,25 @@ pub struct Live {
 }
 
 impl Live {
-    /// Everything recorded so far.
+    /// Everything recorded so far (a copy of the whole run: for the end, not for a
+    /// display refreshed every second; see [`Live::recent`]).
     pub fn snapshot(&self) -> Snapshot {
         self.shared.snapshot()
+    }
+
+    /// Requests and failures so far and the latencies of the last `seconds` seconds,
+    /// without copying the run's histories: as cheap in the tenth hour as in the first.
+    pub fn recent(&self, seconds: usize) -> Recent {
+        let mut all = Recent::default();
+        for shard in &self.shared.shards {
+            all.merge(
+                &shard
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .recent(seconds),
+            );
+        }
+        all
     }
 
     /// Time since the run started (zero before it starts).

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use shipgate_stats::Buckets;
-
 use crate::engine::Live;
 
 /// Seconds of the per-second series the "now" percentile covers.
@@ -41,32 +39,25 @@ impl Progress {
         Self::default()
     }
 
-    /// Reads `live` now.
+    /// Reads `live` now (cheaply: nothing of the run's history is copied).
     pub fn tick(&mut self, live: &Live) -> Tick {
         let elapsed = live.elapsed();
-        let snapshot = live.snapshot();
-        let all = snapshot.aggregate();
-        let requests = all.requests();
+        let recent = live.recent(WINDOW_SECONDS);
         let (since, before) = self.last.unwrap_or((Duration::ZERO, 0));
         let span = elapsed.saturating_sub(since).as_secs_f64();
         let rate = if span > 0.0 {
-            requests.saturating_sub(before) as f64 / span
+            recent.requests.saturating_sub(before) as f64 / span
         } else {
             0.0
         };
-        self.last = Some((elapsed, requests));
-        let intervals = snapshot.series().intervals();
-        let mut window = Buckets::default();
-        for interval in &intervals[intervals.len().saturating_sub(WINDOW_SECONDS)..] {
-            window.merge(&interval.latency);
-        }
+        self.last = Some((elapsed, recent.requests));
         Tick {
             elapsed,
             users: live.users(),
-            requests,
-            failures: all.failed(),
+            requests: recent.requests,
+            failures: recent.failures,
             rate,
-            p95: window.percentile(95.0),
+            p95: recent.latency.percentile(95.0),
         }
     }
 }

@@ -60,7 +60,7 @@ pub use endpoint::{EndpointStats, StatusClasses};
 pub use error::{Error, ErrorKind};
 pub use histogram::{HIGHEST_US, LatencyHistogram, SIGNIFICANT_DIGITS};
 pub use interval_log::{read_interval_log, write_interval_log};
-pub use recorder::{EndpointId, Recorder};
+pub use recorder::{EndpointId, Recent, Recorder};
 pub use sample::{FailureKind, Sample};
 pub use series::{Buckets, Interval, Series};
 pub use snapshot::{SNAPSHOT_SCHEMA, Snapshot};

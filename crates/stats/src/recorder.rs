@@ -5,13 +5,33 @@ use std::time::Duration;
 
 use crate::endpoint::EndpointStats;
 use crate::sample::Sample;
-use crate::series::Series;
+use crate::series::{Buckets, Series};
 use crate::snapshot::Snapshot;
 
 /// A request name registered with a [`Recorder`]; an index, so recording needs no
 /// hashing. Valid only for the recorder that issued it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EndpointId(u32);
+
+/// A cheap reading of a run in progress ([`Recorder::recent`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recent {
+    /// Requests completed so far.
+    pub requests: u64,
+    /// Of which failed.
+    pub failures: u64,
+    /// Corrected latencies of the last seconds (2 significant digits).
+    pub latency: Buckets,
+}
+
+impl Recent {
+    /// Adds another worker's reading.
+    pub fn merge(&mut self, other: &Recent) {
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.latency.merge(&other.latency);
+    }
+}
 
 /// Records samples for one worker. Owned by that worker (`&mut self`): workers share
 /// nothing while recording, and a coordinator merges their [`Snapshot`]s.
@@ -63,6 +83,16 @@ impl Recorder {
     /// sample completed that late.
     pub fn set_elapsed(&mut self, elapsed: Duration) {
         self.elapsed = self.elapsed.max(elapsed);
+    }
+
+    /// Requests and failures so far and the latencies of the last `seconds` seconds:
+    /// what a progress display needs, read without copying the run's histories.
+    pub fn recent(&self, seconds: usize) -> Recent {
+        Recent {
+            requests: self.stats.iter().map(EndpointStats::requests).sum(),
+            failures: self.stats.iter().map(EndpointStats::failed).sum(),
+            latency: self.series.tail(seconds),
+        }
     }
 
     /// A copy of everything recorded so far; merge copies from several workers with

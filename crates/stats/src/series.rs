@@ -206,6 +206,22 @@ impl Series {
         }
     }
 
+    /// The latencies of the last `seconds` seconds, the one recording included, without
+    /// copying the rest of the run (a progress display's "now").
+    pub fn tail(&self, seconds: usize) -> Buckets {
+        let mut window = Buckets::default();
+        let from = self.intervals.len().saturating_sub(seconds);
+        for interval in &self.intervals[from..] {
+            window.merge(&interval.latency);
+        }
+        if let Some((second, h)) = &self.current
+            && *second >= from
+        {
+            window.merge(&Buckets::from_histogram(h));
+        }
+        window
+    }
+
     /// The seconds, first to last (compact them first with [`Series::compacted`] to
     /// include the one still recording).
     pub fn intervals(&self) -> &[Interval] {

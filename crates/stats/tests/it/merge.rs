@@ -126,3 +126,37 @@ fn open_model_samples_keep_both_latencies() {
         "closed-model samples count the same in both"
     );
 }
+
+#[test]
+fn recent_reads_totals_and_only_the_last_seconds() {
+    use shipgate_stats::{FailureKind, Recent};
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    // Second s has latencies of (s + 1) × 10 ms; the last second is still recording.
+    let mut a = Recorder::new();
+    let id = a.endpoint("GET /");
+    for second in 0..10u64 {
+        for i in 0..10 {
+            let at = ms(second * 1000 + i * 50);
+            a.record(id, &Sample::ok(at, ms((second + 1) * 10), 200));
+        }
+    }
+    a.record(id, &Sample::failed(ms(9_900), ms(1), FailureKind::Reset));
+    let recent = a.recent(2);
+    assert_eq!((recent.requests, recent.failures), (101, 1));
+    // Seconds 8 and 9 only: 90 ms and 100 ms, and the 1 ms failure.
+    assert_eq!(recent.latency.buckets.iter().map(|b| b.1).sum::<u64>(), 21);
+    let p = |q: f64| recent.latency.percentile(q).unwrap();
+    assert!(p(10.0) >= ms(89) && p(10.0) <= ms(91), "{:?}", p(10.0));
+    assert!(p(95.0) >= ms(99) && p(95.0) <= ms(101), "{:?}", p(95.0));
+    // The same as the whole snapshot's last two seconds, and two workers add up.
+    let tail = a.snapshot().series().intervals()[8..]
+        .iter()
+        .map(|i| i.requests)
+        .sum::<u64>();
+    assert_eq!(tail, 21);
+    let mut both = Recent::default();
+    both.merge(&recent);
+    both.merge(&a.recent(2));
+    assert_eq!((both.requests, both.failures), (202, 2));
+}
