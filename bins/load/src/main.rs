@@ -206,6 +206,7 @@ fn run(args: &Args) -> Result<Code, String> {
         return Ok(if ok { Code::Success } else { Code::Failure });
     }
 
+    let _entered = runtime.enter();
     let engine = Engine::new(plan.clone(), client);
     let live = engine.live();
     let cancel = CancellationToken::new();

@@ -209,6 +209,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let _entered = runtime.enter();
     let step: shipgate_http::Step =
         toml::from_str(&format!("url = \"{url}\"\nname = \"GET /hello.txt\"")).unwrap();
     let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();

@@ -140,7 +140,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Prepares a run (the clock starts at [`Engine::run`]).
+    /// Prepares a run (the clock starts at [`Engine::run`]). Call it within the runtime
+    /// that will run it (or after `Runtime::enter`), so that the recorders match its
+    /// worker threads.
     pub fn new(mut plan: Plan, client: HttpClient) -> Self {
         // Variables no step captures keep their configured values for the whole run:
         // substitute them once here rather than in every request.
@@ -167,10 +169,18 @@ impl Engine {
                 }
             }
         }
-        let shards = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .max(2)
-            * 2;
+        // Two recorders per worker thread, so workers rarely meet on a lock; on a
+        // single-threaded runtime one, so the per-second history is kept once.
+        let shards = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => 1,
+            Ok(h) => h.metrics().num_workers().max(1) * 2,
+            Err(_) => {
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .max(2)
+                    * 2
+            }
+        };
         let mut recorders: Vec<Recorder> = (0..shards).map(|_| Recorder::new()).collect();
         let mut register = |action: &Action| {
             let name = action.name();
