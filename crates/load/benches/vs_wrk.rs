@@ -54,42 +54,41 @@ fn pin_self(core: usize) {
         .output();
 }
 
-fn wrk(url: &str) -> (f64, f64) {
+/// Runs `program args` pinned to core 0 under GNU time: (its output, CPU seconds).
+fn timed(program: &std::ffi::OsStr, args: &[&std::ffi::OsStr]) -> (String, f64) {
     let out = Command::new("/usr/bin/time")
-        .args([
-            "-f",
-            "CPU %U %S",
-            "taskset",
-            "-c",
-            "0",
-            "wrk",
-            "-t1",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-d{SECONDS}s"),
-            url,
-        ])
+        .args(["-f", "CPU %U %S", "taskset", "-c", "0"])
+        .arg(program)
+        .args(args)
         .output()
-        .expect("wrk and GNU time: apt-get install -y wrk time");
+        .expect("GNU time and taskset: apt-get install -y time util-linux");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    let cpu = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU "))
+        .map_or(0.0, |c| {
+            c.split_whitespace()
+                .filter_map(|x| x.parse::<f64>().ok())
+                .sum()
+        });
+    (text, cpu)
+}
+
+/// wrk with one thread: (requests, CPU seconds).
+fn wrk(url: &str) -> (f64, f64) {
+    let (connections, duration) = (format!("-c{CONNECTIONS}"), format!("-d{SECONDS}s"));
+    let args = ["-t1", &connections, &duration, url].map(std::ffi::OsStr::new);
+    let (text, cpu) = timed("wrk".as_ref(), &args);
     let requests: f64 = text
         .lines()
         .find(|l| l.contains("requests in"))
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    let cpu: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("CPU "))
-        .map(|c| {
-            c.split_whitespace()
-                .filter_map(|x| x.parse::<f64>().ok())
-                .sum()
-        })
-        .unwrap_or(0.0);
+        .expect("wrk's report (apt-get install -y wrk)");
     (requests, cpu)
 }
 
@@ -123,28 +122,12 @@ fn binary(url: &str) -> Option<(f64, f64)> {
         ),
     )
     .unwrap();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "CPU %U %S", "taskset", "-c", "0"])
-        .arg(&bin)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("GNU time: apt-get install -y time");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (text, cpu) = timed(bin.as_os_str(), &["--config".as_ref(), config.as_os_str()]);
     let requests: f64 = text
         .lines()
         .find(|l| l.starts_with("Aggregated"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())?;
-    let cpu: f64 = text.lines().find_map(|l| l.strip_prefix("CPU ")).map(|c| {
-        c.split_whitespace()
-            .filter_map(|x| x.parse::<f64>().ok())
-            .sum()
-    })?;
     Some((requests, cpu))
 }
 
