@@ -351,8 +351,16 @@ async fn stop_all(users: Vec<UserHandle>, grace: Duration) -> usize {
 }
 
 /// Sleeps, unless cancelled first. `false` when cancelled.
+///
+/// With no think time it still spends a unit of tokio's cooperative budget: an iteration
+/// may await nothing that is pending (a request that cannot be built, a connection
+/// refused at once by a loopback peer, a custom task that is ready at once), and a task
+/// that never yields starves its worker's timers, I/O and the stop it is waiting for.
+/// Once the budget is spent the task yields, so a user fails as fast as its target lets
+/// it and still stops on time.
 async fn pause(d: Duration, cancel: &CancellationToken) -> bool {
     if d.is_zero() {
+        tokio::task::coop::consume_budget().await;
         return !cancel.is_cancelled();
     }
     tokio::select! {

@@ -3,6 +3,7 @@
 
 mod html;
 mod model;
+mod stress;
 mod targets;
 
 use std::net::SocketAddr;
