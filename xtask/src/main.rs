@@ -1,16 +1,18 @@
 //! `cargo xtask`: shipgate's project automation, in Rust so it runs wherever cargo does.
 //!
 //! ```text
+//! cargo xtask setup   install what the tests need (pinned; --check only reports)
 //! cargo xtask ci      fmt --check, invariants, clippy -D warnings, docs, demo, tests
 //! cargo xtask test    the whole test suite (nextest, then doctests)
 //! cargo xtask demo    start the demo app on loopback, run shipgate against it, write reports
-//! cargo xtask bench   benchmarks (none yet)
+//! cargo xtask bench   benchmarks against named peers (stats, load)
 //! cargo xtask dist    release binaries and checksums in target/dist
 //! ```
 
 mod demo;
 mod invariants;
 mod run;
+mod setup;
 
 use std::process::ExitCode;
 
@@ -20,11 +22,15 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  setup   install what the tests need when it is missing: Debian packages
+          (postgresql, mariadb-server, redis-server, nginx, chromium), pinned
+          PyPI packages (osmem-server, aiosmtpd) and cargo-nextest. Idempotent.
+          `setup --check` only reports. test, demo and ci run it first
   ci      everything CI checks: fmt --check, architecture invariants, clippy
           -D warnings, docs with warnings denied, the demo, then the tests
   test    the whole test suite: cargo nextest (profile ci), then doctests.
-          Tests start real PostgreSQL, MariaDB, Redis and nginx from Debian's
-          packages; .ci/run installs them on a fresh machine
+          Tests start real PostgreSQL, MariaDB, Redis, nginx, an SMTP and an
+          Elasticsearch-API server themselves, on free loopback ports
   demo    build and start the demo app on 127.0.0.1, run every shipgate layer
           that exists against it, write reports to target/shipgate-demo/
   bench   benchmarks, each against a named peer in the same run:
@@ -37,9 +43,17 @@ exit codes: 0 success, 1 a step failed, 2 usage error";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(),
-        Some("test") => test(),
-        Some("demo") => demo::run(),
+        Some("setup") => match args.get(1).map(String::as_str) {
+            None => setup::run(setup::Mode::Install),
+            Some("--check") => setup::run(setup::Mode::Check),
+            Some(other) => {
+                eprintln!("xtask: setup takes only --check, not `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+        Some("ci") => setup::ensure().and_then(|()| ci()),
+        Some("test") => setup::ensure().and_then(|()| test()),
+        Some("demo") => setup::ensure().and_then(|()| demo::run()),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
@@ -85,30 +99,15 @@ fn ci() -> Result<(), Failed> {
 }
 
 fn test() -> Result<(), Failed> {
-    if Cmd::cargo(["nextest", "--version"]).quiet().succeeds() {
-        Cmd::cargo([
-            "nextest",
-            "run",
-            "--workspace",
-            "--locked",
-            "--profile",
-            "ci",
-        ])
-        .run()?;
-    } else {
-        eprintln!(
-            "xtask: cargo-nextest not found (cargo install cargo-nextest --locked); using cargo test"
-        );
-        Cmd::cargo([
-            "test",
-            "--workspace",
-            "--locked",
-            "--lib",
-            "--bins",
-            "--tests",
-        ])
-        .run()?;
-    }
+    Cmd::cargo([
+        "nextest",
+        "run",
+        "--workspace",
+        "--locked",
+        "--profile",
+        "ci",
+    ])
+    .run()?;
     // nextest does not run doctests; the crate overviews' examples must stay true.
     Cmd::cargo(["test", "--workspace", "--locked", "--doc"]).run()
 }

@@ -15,6 +15,8 @@
 //!
 //! When a binary is missing, `start` fails with [`ErrorKind::MissingBinary`] and a
 //! message naming the package to install. Tests must `expect` it, never skip.
+//! [`NEEDS`] lists every package the suite needs, pinned; `cargo xtask setup` installs
+//! from it.
 //!
 //! Fault fixtures for timeouts and error handling: [`RefusingPort`] (connections are
 //! refused), [`BlackHole`] (accepts, never answers), [`CloseMidResponse`] (sends half an
@@ -30,6 +32,7 @@
 mod error;
 mod faults;
 mod mariadb;
+pub mod needs;
 mod nginx;
 mod osmem;
 mod postgres;
@@ -40,9 +43,10 @@ mod smtp;
 pub use error::{Error, ErrorKind};
 pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
 pub use mariadb::MariaDb;
+pub use needs::{NEEDS, Need, Source};
 pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
-pub use osmem::{OSMEM_PACKAGE, Osmem};
+pub use osmem::Osmem;
 pub use postgres::Postgres;
 pub use process::free_port;
 pub use redis::Redis;
-pub use smtp::{AIOSMTPD_PACKAGE, Smtp};
+pub use smtp::Smtp;

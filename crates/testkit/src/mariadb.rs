@@ -18,8 +18,8 @@ pub struct MariaDb {
 impl MariaDb {
     /// Creates the data directory and waits until the server is ready for connections.
     pub fn start() -> Result<Self, Error> {
-        let install = find_binary("mariadb-install-db", &[], "mariadb-server")?;
-        let server = find_binary("mariadbd", &[], "mariadb-server")?;
+        let install = find_binary("mariadb-install-db", "mariadb-server")?;
+        let server = find_binary("mariadbd", "mariadb-server")?;
         // mariadbd runs as root only when told to explicitly.
         let user = if geteuid().is_root() {
             "root".to_owned()

@@ -54,7 +54,7 @@ impl NginxBuilder {
 
     /// Writes the configuration and files, starts nginx and waits until it accepts connections.
     pub fn start(self) -> Result<Nginx, Error> {
-        let bin = find_binary("nginx", &[], "nginx")?;
+        let bin = find_binary("nginx", "nginx")?;
         with_free_port(|port| {
             let dir = server_dir("shipgate-nginx-")?;
             let root = dir.path().join("www");

@@ -6,9 +6,6 @@ use nix::sys::signal::Signal;
 use crate::process::{ServerProcess, server_dir};
 use crate::{Error, ErrorKind};
 
-/// The PyPI package that provides [`Osmem`], pinned as `.ci/run` installs it.
-pub const OSMEM_PACKAGE: &str = "osmem-server==0.1.6";
-
 /// osmem-server: an in-memory server speaking the Elasticsearch/OpenSearch REST API
 /// (`/`, `/_cluster/health`, indices, `_bulk`, `_search`), on a free port.
 #[derive(Debug)]
@@ -87,7 +84,8 @@ fn binary() -> Result<PathBuf, Error> {
     Err(Error::new(
         ErrorKind::MissingBinary,
         format!(
-            "osmem-server is not installed: pip install {OSMEM_PACKAGE} (or set OSMEM_SERVER_BIN); .ci/run does this on a fresh machine"
+            "{} (or set OSMEM_SERVER_BIN)",
+            crate::needs::missing_message("osmem-server")
         ),
     ))
 }

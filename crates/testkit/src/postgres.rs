@@ -1,5 +1,4 @@
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::Command;
 
 use nix::sys::signal::Signal;
@@ -22,9 +21,8 @@ pub struct Postgres {
 impl Postgres {
     /// Creates a cluster and waits until it accepts connections.
     pub fn start() -> Result<Self, Error> {
-        let dirs = bin_dirs();
-        let initdb = find_binary("initdb", &dirs, "postgresql")?;
-        let postgres = find_binary("postgres", &dirs, "postgresql")?;
+        let initdb = find_binary("initdb", "postgresql")?;
+        let postgres = find_binary("postgres", "postgresql")?;
         let run_as = run_as()?;
         with_free_port(|port| {
             let dir = server_dir("shipgate-pg-")?;
@@ -111,23 +109,6 @@ impl Postgres {
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
-}
-
-/// `SHIPGATE_PG_BINDIR` if set, then Debian's `/usr/lib/postgresql/<version>/bin`, newest first.
-fn bin_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("SHIPGATE_PG_BINDIR")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .collect();
-    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
-    dirs.extend(versions.into_iter().map(|(_, p)| p));
-    dirs
 }
 
 struct RunAs {

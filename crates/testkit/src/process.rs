@@ -28,26 +28,18 @@ pub fn free_port() -> u16 {
         .expect("binding 127.0.0.1:0 must work on any machine with a loopback interface")
 }
 
-/// Finds `name` in `dirs`, then on `PATH`, then in the sbin directories.
-pub(crate) fn find_binary(name: &str, dirs: &[PathBuf], package: &str) -> Result<PathBuf, Error> {
-    let path_dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let sbin = ["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from);
-    dirs.iter()
-        .chain(&path_dirs)
-        .chain(&sbin)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::MissingBinary,
-                format!(
-                    "`{name}` is not installed: install the Debian package `{package}` \
-                     (apt-get install -y {package}); .ci/run does this on a fresh machine"
-                ),
-            )
-        })
+/// Finds `name` as [`needs::locate`](crate::needs::locate) does; when it is missing the
+/// error says how to install `package`, which must be in [`NEEDS`](crate::NEEDS).
+pub(crate) fn find_binary(name: &str, package: &str) -> Result<PathBuf, Error> {
+    crate::needs::locate(name).ok_or_else(|| {
+        Error::new(
+            ErrorKind::MissingBinary,
+            format!(
+                "`{name}` not found: {}",
+                crate::needs::missing_message(package)
+            ),
+        )
+    })
 }
 
 /// Runs a set-up command to completion; its output goes into the error when it fails.
@@ -206,10 +198,10 @@ mod tests {
 
     #[test]
     fn a_missing_binary_names_the_package_to_install() {
-        let err = find_binary("shipgate-no-such-server", &[], "shipgate-pkg").unwrap_err();
+        let err = find_binary("shipgate-no-such-server", "nginx").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingBinary);
         assert!(
-            err.to_string().contains("apt-get install -y shipgate-pkg"),
+            err.to_string().contains("apt-get install -y nginx"),
             "{err}"
         );
     }

@@ -19,7 +19,7 @@ pub struct Redis {
 impl Redis {
     /// Starts `redis-server` and waits until it answers `PING`.
     pub fn start() -> Result<Self, Error> {
-        let bin = find_binary("redis-server", &[], "redis-server")?;
+        let bin = find_binary("redis-server", "redis-server")?;
         with_free_port(|port| {
             let dir = server_dir("shipgate-redis-")?;
             let mut cmd = Command::new(&bin);

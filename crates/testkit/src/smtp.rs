@@ -9,9 +9,6 @@ use nix::sys::signal::Signal;
 use crate::process::{ServerProcess, server_dir, with_free_port};
 use crate::{Error, ErrorKind};
 
-/// The PyPI package that provides [`Smtp`], pinned as `.ci/run` installs it.
-pub const AIOSMTPD_PACKAGE: &str = "aiosmtpd==1.4.6";
-
 /// A real SMTP server (aiosmtpd) that stores every message it accepts in a maildir,
 /// optionally requiring STARTTLS with the given certificate and key.
 #[derive(Debug)]
@@ -31,9 +28,7 @@ impl Smtp {
         if !available {
             return Err(Error::new(
                 ErrorKind::MissingBinary,
-                format!(
-                    "aiosmtpd is not installed: pip install {AIOSMTPD_PACKAGE}; .ci/run does this on a fresh machine"
-                ),
+                crate::needs::missing_message("aiosmtpd"),
             ));
         }
         with_free_port(|port| {

@@ -11,17 +11,20 @@ use crate::{client, demo, plan};
 /// Renders `html` in headless Chromium (Debian's package) and returns the screenshot's
 /// RGB pixels and width.
 fn screenshot(html: &Path, png: &Path) -> (Vec<[u8; 3]>, u32) {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
+    let chromium = shipgate_testkit::needs::CHROMIUM
+        .iter()
         .find(|b| {
             Command::new(b)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
-        .expect(
-            "headless Chromium is not installed: apt-get install -y chromium (.ci/run does this)",
-        );
+        .unwrap_or_else(|| {
+            panic!(
+                "headless Chromium not found: {}",
+                shipgate_testkit::needs::missing_message("chromium")
+            )
+        });
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(chromium)
         .args([
