@@ -19,11 +19,14 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["shipgate-config", "shipgate-http", "shipgate-report"],
     ),
     ("shipgate-testkit", &[]),
+    // What every binary shares (flags, logging, runtime, report files, exit codes).
+    ("shipgate-cli", &["shipgate-config", "shipgate-report"]),
     ("shipgate-demo-app", &[]),
     (
         "shipgate-check",
         &[
             "shipgate-checks",
+            "shipgate-cli",
             "shipgate-config",
             "shipgate-http",
             "shipgate-report",
@@ -42,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-load-cli",
         &[
+            "shipgate-cli",
             "shipgate-config",
             "shipgate-http",
             "shipgate-load",
@@ -51,7 +55,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "shipgate-notify-cli",
-        &["shipgate-config", "shipgate-http", "shipgate-notify"],
+        &[
+            "shipgate-cli",
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-notify",
+            "shipgate-report",
+        ],
     ),
     // xtask reads the testkit's list of what the tests need, to install it.
     ("xtask", &["shipgate-testkit"]),

@@ -10,10 +10,11 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
-use shipgate_config::{Document, Vars};
+use shipgate_cli::{ConfigArgs, Failure, LogArgs};
 use shipgate_notify::{
     Decision, Delivery, Event, EventKind, Link, Notifier, NotifyConfig, Severity, Status,
 };
+use shipgate_report::{ExitCode as Code, Redactor};
 
 /// Send shipgate notifications: Slack, webhooks, PagerDuty, Teams, email.
 ///
@@ -32,18 +33,10 @@ use shipgate_notify::{
 #[derive(Debug, Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
-    /// The configuration file.
-    #[arg(
-        long,
-        short,
-        default_value = "shipgate.toml",
-        env = "SHIPGATE_CONFIG",
-        global = true
-    )]
-    config: PathBuf,
-    /// The environment whose [environments.NAME] variables fill ${VAR}s.
-    #[arg(long, short, env = "SHIPGATE_ENV", global = true)]
-    env: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -97,47 +90,35 @@ struct SendArgs {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("shipgate-notify: {message}");
-            ExitCode::from(2)
-        }
-    }
+    shipgate_cli::exit("shipgate-notify", run(&args))
 }
 
-/// `Ok(all delivered)`, or a usage/configuration error.
-fn run(args: &Args) -> Result<bool, String> {
-    let doc = Document::load(&args.config, args.env.as_deref(), Vars::process())
-        .map_err(|e| e.to_string())?;
-    let mut config: NotifyConfig = doc
-        .section("notify")
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{} has no [notify] section", args.config.display()))?;
+/// Success when every channel accepted, failure when one did not.
+fn run(args: &Args) -> Result<Code, Failure> {
+    let logging = shipgate_cli::init_logging(&args.log);
+    let doc = args.config.load()?;
+    logging.mask(Redactor::new(doc.secrets()));
+    let mut config: NotifyConfig = shipgate_cli::required_section(&doc, "notify")?;
     if config.channels.is_empty() {
-        return Err(format!(
+        return Err(Failure::usage_msg(format!(
             "{} configures no [notify.channels]",
-            args.config.display()
-        ));
+            doc.path().display()
+        )));
     }
-    let base_dir = args
+    let environment = args
         .config
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_owned);
-    let environment = args.env.clone().unwrap_or_else(|| "default".to_owned());
+        .env
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
     if let Command::Test { channels } = &args.command
         && !channels.is_empty()
     {
-        for c in channels {
-            if !config.channels.contains_key(c) {
-                let known: Vec<&str> = config.channels.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "--channel {c:?}: not configured (channels: {})",
-                    known.join(", ")
-                ));
-            }
+        if let Some(c) = channels.iter().find(|c| !config.channels.contains_key(*c)) {
+            let known: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+            return Err(Failure::usage_msg(format!(
+                "--channel {c:?}: not configured (channels: {})",
+                known.join(", ")
+            )));
         }
         config.channels.retain(|name, _| channels.contains(name));
     }
@@ -146,13 +127,10 @@ fn run(args: &Args) -> Result<bool, String> {
         Command::Send(send) => events(send, &environment)?,
     };
     let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
-        .map_err(|e| e.to_string())?;
-    let mut notifier = Notifier::new(config, client, base_dir).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let deliveries = runtime.block_on(async {
+        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+    let mut notifier = Notifier::new(config, client, args.config.base_dir())
+        .map_err(|e| Failure::usage("[notify]", e))?;
+    let deliveries = shipgate_cli::runtime(None)?.block_on(async {
         match &args.command {
             Command::Test { .. } => notifier.test(&environment).await,
             Command::Send(_) => {
@@ -167,7 +145,11 @@ fn run(args: &Args) -> Result<bool, String> {
             }
         }
     });
-    Ok(print(&deliveries))
+    Ok(if print(&deliveries) {
+        Code::Success
+    } else {
+        Code::Failure
+    })
 }
 
 fn print(deliveries: &[Delivery]) -> bool {
@@ -195,19 +177,19 @@ fn print(deliveries: &[Delivery]) -> bool {
     deliveries.iter().all(|d| d.result.is_ok())
 }
 
-fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, String> {
+fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, Failure> {
     if let Some(path) = &send.json {
         let mut text = String::new();
         if path == Path::new("-") {
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+                .map_err(|e| Failure::usage("cannot read standard input", e))?;
         } else {
             text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                .map_err(|e| Failure::usage(format!("cannot read {}", path.display()), e))?;
         }
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("the JSON is not valid: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| Failure::usage("the JSON is not valid", e))?;
         let items = match value {
             serde_json::Value::Array(items) => items,
             one => vec![one],
@@ -216,7 +198,8 @@ fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, String> {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                serde_json::from_value::<Event>(v).map_err(|e| format!("event {}: {e}", i + 1))
+                serde_json::from_value::<Event>(v)
+                    .map_err(|e| Failure::usage(format!("event {}", i + 1), e))
             })
             .collect();
     }
@@ -243,18 +226,18 @@ fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, String> {
     Ok(vec![event])
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(text: &str, flag: &str) -> Result<T, String> {
+fn parse_enum<T: serde::de::DeserializeOwned>(text: &str, flag: &str) -> Result<T, Failure> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|e| format!("{flag} {text:?}: {e}"))
+        .map_err(|e| Failure::usage(format!("{flag} {text:?}"), e))
 }
 
-fn pairs(items: &[String], flag: &str, form: &str) -> Result<BTreeMap<String, String>, String> {
+fn pairs(items: &[String], flag: &str, form: &str) -> Result<BTreeMap<String, String>, Failure> {
     items
         .iter()
         .map(|i| {
             i.split_once('=')
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| format!("{flag} {i:?}: expected {form}"))
+                .ok_or_else(|| Failure::usage_msg(format!("{flag} {i:?}: expected {form}")))
         })
         .collect()
 }

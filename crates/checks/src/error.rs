@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Dependency,
     /// A check's settings are inconsistent (e.g. a regex that does not compile).
     Invalid,
+    /// A name given on the command line is not a check's.
+    UnknownName,
     /// The HTTP client could not be built.
     Http,
 }

@@ -32,6 +32,7 @@ mod error;
 mod kinds;
 mod observation;
 mod runner;
+mod select;
 
 pub use config::{CheckKind, CheckSpec, ChecksConfig, ChecksSettings, Severity};
 pub use error::{Error, ErrorKind};
@@ -42,3 +43,4 @@ pub use kinds::{
 };
 pub use observation::{Observation, StepObservation, Verdict};
 pub use runner::{Context, RunConfig, check_service, run, validate};
+pub use select::{env_secrets, select};

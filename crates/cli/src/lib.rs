@@ -1,0 +1,68 @@
+//! What every shipgate binary shares, so that each `main.rs` reads as a list of steps.
+//!
+//! - [`ConfigArgs`]: `--config` / `--env`, flattened into each binary's clap arguments,
+//!   and [`ConfigArgs::load`], [`required_section`], [`base_dir`].
+//! - [`LogArgs`] and [`init_logging`]: `--log-format human|json`, `RUST_LOG`, to
+//!   stderr, with the configuration's secrets masked ([`Logging::mask`]).
+//! - [`runtime()`] and [`cancel_on_ctrl_c`]: the tokio runtime and a graceful Ctrl-C.
+//! - [`write_report`]: a report file written whole or not at all; `-` is stdout.
+//! - [`ReportArgs`]: `--json`, `--junit`, `--markdown`, `--color` for a findings
+//!   report, and [`ReportArgs::emit`], which prints and writes them.
+//! - [`Failure`] and [`exit`]: a typed error mapped to the documented exit code (2:
+//!   usage or configuration, nothing ran; 1: failed after work had started), printed
+//!   with its chain of causes.
+//!
+//! ```no_run
+//! use clap::Parser;
+//! use shipgate_cli::{ConfigArgs, Failure, LogArgs};
+//! use shipgate_report::ExitCode;
+//!
+//! #[derive(Parser)]
+//! struct Args {
+//!     #[command(flatten)]
+//!     config: ConfigArgs,
+//!     #[command(flatten)]
+//!     log: LogArgs,
+//! }
+//!
+//! fn run(args: &Args) -> Result<ExitCode, Failure> {
+//!     let logging = shipgate_cli::init_logging(&args.log);
+//!     let doc = args.config.load()?;
+//!     logging.mask(shipgate_report::Redactor::new(doc.secrets()));
+//!     shipgate_cli::write_report("report.txt".as_ref(), "all good\n")?;
+//!     Ok(ExitCode::Success)
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let args = Args::parse();
+//!     shipgate_cli::exit("shipgate-example", run(&args))
+//! }
+//! ```
+
+mod config;
+mod error;
+mod logging;
+mod output;
+mod report;
+mod runtime;
+
+pub use config::{ConfigArgs, base_dir, required_section};
+pub use error::{BoxError, Chain, Failure, FailureKind};
+pub use logging::{LogArgs, LogFormat, Logging, init as init_logging};
+pub use output::write_report;
+pub use report::{Color, ReportArgs, render};
+pub use runtime::{cancel_on_ctrl_c, runtime};
+
+use shipgate_report::ExitCode;
+
+/// The process exit code for a command's result; a failure is printed first, as
+/// `name: what went wrong` and one `caused by:` line per cause.
+pub fn exit(name: &str, result: Result<ExitCode, Failure>) -> std::process::ExitCode {
+    match result {
+        Ok(code) => code.into(),
+        Err(failure) => {
+            eprintln!("{name}: {}", Chain(&failure));
+            failure.exit_code().into()
+        }
+    }
+}
