@@ -4,17 +4,15 @@
 //! progress line, write reports, map the thresholds to an exit code.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use shipgate_config::{Document, Vars};
-use shipgate_load::{
-    Engine, LoadConfig, Plan, Progress, Report, RunResult, Shape, Stage, read_summary,
-};
-use shipgate_report::{ExitCode as Code, Junit, Markdown, Redactor, Render};
+use shipgate_cli::{ConfigArgs, Failure, LogArgs};
+use shipgate_load::{Engine, Files, LoadConfig, Overrides, Plan, Report, ShapeConfig, Tick};
+use shipgate_report::{ExitCode as Code, Redactor};
 use shipgate_stats::Threshold;
 use tokio_util::sync::CancellationToken;
 
@@ -42,12 +40,8 @@ use tokio_util::sync::CancellationToken;
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The configuration file.
-    #[arg(long, short, default_value = "shipgate.toml", env = "SHIPGATE_CONFIG")]
-    config: PathBuf,
-    /// The environment whose [environments.NAME] variables fill ${VAR}s.
-    #[arg(long, short, env = "SHIPGATE_ENV")]
-    env: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Override [load] host (the `{{host}}` of requests).
     #[arg(long)]
     host: Option<String>,
@@ -83,6 +77,8 @@ struct Args {
     /// Accepted for Locust runbooks; shipgate-load has no web UI and always runs headless.
     #[arg(long)]
     headless: bool,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -135,212 +131,130 @@ fn main() -> ExitCode {
         }) => merge(summaries, thresholds, outputs),
         None => run(&args),
     };
-    match outcome {
-        Ok(code) => code.into(),
-        Err(message) => {
-            eprintln!("shipgate-load: {message}");
-            Code::Usage.into()
-        }
-    }
+    shipgate_cli::exit("shipgate-load", outcome)
 }
 
-fn run(args: &Args) -> Result<Code, String> {
-    let doc = Document::load(&args.config, args.env.as_deref(), Vars::process())
-        .map_err(|e| e.to_string())?;
-    let mut config: LoadConfig = doc
-        .section("load")
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{} has no [load] section", args.config.display()))?;
-    if let Some(host) = &args.host {
-        config.host = Some(host.clone());
-    }
-    let mut plan = Plan::from_config(&config).map_err(|e| e.to_string())?;
-    if let (Some(users), Some(run_time)) = (args.users, args.run_time) {
-        plan.shape = Shape::Closed(vec![Stage {
-            users,
-            until: run_time,
-            spawn_rate: args.spawn_rate,
-        }]);
-    }
-    if let (Some(rate), Some(run_time)) = (args.rate, args.run_time) {
-        plan.shape = Shape::Open {
-            points: vec![(Duration::ZERO, rate), (run_time, rate)],
-            max_vus: args.max_vus.max(1),
-        };
-    }
-    plan.validate().map_err(|e| e.to_string())?;
+fn run(args: &Args) -> Result<Code, Failure> {
+    let logging = shipgate_cli::init_logging(&args.log);
+    let doc = args.config.load()?;
+    let redactor = Redactor::new(doc.secrets());
+    logging.mask(redactor.clone());
+    let config: LoadConfig = shipgate_cli::required_section(&doc, "load")?;
+    let timeout = config.timeout;
+    let plan = Plan::from_config(&config.with(overrides(args)))
+        .map_err(|e| Failure::usage(format!("{}: [load]", doc.path().display()), e))?;
     let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
-        request_timeout: config.timeout,
+        request_timeout: timeout,
         ..Default::default()
     })
-    .map_err(|e| e.to_string())?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let redactor = Redactor::new(doc.secrets());
-
+    .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+    let runtime = shipgate_cli::runtime(args.threads)?;
     if args.smoke_only {
         let results = runtime.block_on(shipgate_load::smoke(&plan, client));
-        let mut ok = true;
         for r in &results {
             match &r.result {
                 Ok(d) => println!("ok    {}  {d:?}", r.name),
-                Err(e) => {
-                    ok = false;
-                    println!("FAIL  {}  {}", r.name, redactor.redact(e));
-                }
+                Err(e) => println!("FAIL  {}  {}", r.name, redactor.redact(e)),
             }
         }
+        let ok = results.iter().all(|r| r.result.is_ok());
         return Ok(if ok { Code::Success } else { Code::Failure });
     }
-
     let _entered = runtime.enter();
     let engine = Engine::new(plan.clone(), client);
-    let live = engine.live();
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        let stop = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopping: letting users finish their task (Ctrl-C again to abort)");
-                stop.cancel();
-                let _ = tokio::signal::ctrl_c().await;
-                std::process::exit(130);
+        shipgate_cli::cancel_on_ctrl_c(cancel.clone(), "stopping: letting users finish their task");
+        let terminal = std::io::stderr().is_terminal();
+        // On a terminal, a bar over the shape's duration, redrawn every second; else a
+        // line every --progress.
+        let bar = terminal.then(|| bar(plan.shape.duration()));
+        let every = if terminal {
+            Duration::from_secs(1)
+        } else {
+            args.progress.max(Duration::from_millis(200))
+        };
+        let on_tick = |tick: &Tick| match &bar {
+            Some(bar) => {
+                bar.set_position(tick.elapsed.as_secs());
+                bar.set_message(tick.summary());
             }
-        });
-        let every = args.progress.max(Duration::from_millis(200));
-        let total = plan.shape.duration();
-        let finished = CancellationToken::new();
-        let done = finished.clone();
-        let progress = tokio::spawn(async move {
-            let mut progress = Progress::new();
-            let terminal = std::io::stderr().is_terminal();
-            // On a terminal, a bar over the shape's duration, redrawn every second.
-            let bar = terminal.then(|| {
-                let bar = ProgressBar::new(total.as_secs().max(1));
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {elapsed_precise} {bar:10} {pos}/{len}s {wide_msg}",
-                    )
-                    .expect("a valid template"),
-                );
-                bar
-            });
-            let mut ticker = tokio::time::interval(if terminal {
-                Duration::from_secs(1)
-            } else {
-                every
-            });
-            ticker.tick().await;
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => {}
-                    () = done.cancelled() => break,
-                }
-                let tick = progress.tick(&live);
-                match &bar {
-                    Some(bar) => {
-                        bar.set_position(tick.elapsed.as_secs());
-                        bar.set_message(tick.summary());
-                    }
-                    None => eprintln!("{tick}"),
-                }
-            }
-            // The last reading stays on screen above the table.
-            if let Some(bar) = bar {
-                bar.finish();
-                eprintln!();
-            }
-        });
-        let result = engine.run(cancel).await;
-        finished.cancel();
-        let _ = progress.await;
+            None => eprintln!("{tick}"),
+        };
+        let result = shipgate_load::run_with_progress(engine, cancel, every, on_tick).await;
+        // The last reading stays on screen above the table.
+        if let Some(bar) = bar {
+            bar.finish();
+            eprintln!();
+        }
         result
     });
     let report = Report::new(&plan, &result);
-    let shape = match &plan.shape {
-        Shape::Closed(stages) => stages
-            .iter()
-            .map(|s| format!("{} users until {:?}", s.users, s.until))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Shape::Open { points, max_vus } => format!(
-            "arrival {:?} (max {max_vus} VUs)",
-            points
-                .iter()
-                .map(|(t, r)| format!("{r}/s at {t:?}"))
-                .collect::<Vec<_>>()
-        ),
-    };
-    let classes = plan
-        .classes
-        .iter()
-        .map(|c| format!("{} (weight {}, {} tasks)", c.name, c.weight, c.tasks.len()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lines = [
+    let mut lines = vec![
         (
             "configuration".to_owned(),
-            args.config.display().to_string(),
+            args.config.config.display().to_string(),
         ),
         (
             "environment".to_owned(),
-            args.env.clone().unwrap_or_else(|| "-".to_owned()),
+            args.config.env.clone().unwrap_or_else(|| "-".to_owned()),
         ),
-        ("shape".to_owned(), shape),
-        ("user classes".to_owned(), classes),
     ];
-    emit(&report, &args.outputs, &lines, redactor)
+    lines.extend(plan.describe());
+    emit(&report, &args.outputs, &lines, &redactor)
+}
+
+/// `--host`, and `--users`/`--rate` with `--run-time`, as a change to `[load]`.
+fn overrides(args: &Args) -> Overrides {
+    let shape = match (args.users, args.rate, args.run_time) {
+        (Some(users), _, Some(duration)) => Some(ShapeConfig::Constant {
+            users,
+            duration,
+            spawn_rate: args.spawn_rate,
+        }),
+        (None, Some(rate), Some(duration)) => Some(ShapeConfig::Arrival {
+            rate,
+            duration: Some(duration),
+            stages: Vec::new(),
+            max_vus: args.max_vus.max(1),
+        }),
+        _ => None,
+    };
+    Overrides {
+        host: args.host.clone(),
+        shape,
+    }
+}
+
+fn bar(total: Duration) -> ProgressBar {
+    let bar = ProgressBar::new(total.as_secs().max(1));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} {bar:10} {pos}/{len}s {wide_msg}",
+        )
+        .expect("a valid template"),
+    );
+    bar
 }
 
 /// `shipgate-load merge`: read the summaries, merge them, judge and report.
-fn merge(paths: &[PathBuf], thresholds: &[String], outputs: &Outputs) -> Result<Code, String> {
-    let mut merged = RunResult::empty();
-    let mut judged_by: Option<(PathBuf, Vec<String>)> = None;
+fn merge(paths: &[PathBuf], thresholds: &[String], outputs: &Outputs) -> Result<Code, Failure> {
+    let mut summaries = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let summary =
-            read_summary(&path.display().to_string(), &text).map_err(|e| e.to_string())?;
-        let these: Vec<String> = summary.thresholds.iter().map(ToString::to_string).collect();
-        match &judged_by {
-            Some((first, theirs)) if thresholds.is_empty() && *theirs != these => {
-                return Err(format!(
-                    "{} and {} were judged by different thresholds ({theirs:?} and {these:?}); \
-                     choose with --threshold",
-                    first.display(),
-                    path.display()
-                ));
-            }
-            Some(_) => {}
-            None => judged_by = Some((path.clone(), these)),
-        }
-        merged.merge(&summary.result);
+            .map_err(|e| Failure::usage(format!("cannot read {}", path.display()), e))?;
+        summaries.push((path.display().to_string(), text));
     }
-    let expressions = if thresholds.is_empty() {
-        judged_by.map(|(_, t)| t).unwrap_or_default()
-    } else {
-        thresholds.to_vec()
-    };
-    let thresholds = expressions
+    let chosen = thresholds
         .iter()
         .map(|t| {
             t.parse::<Threshold>()
-                .map_err(|e| format!("--threshold {t:?}: {e}"))
+                .map_err(|e| Failure::usage(format!("--threshold {t:?}"), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let (merged, thresholds) =
+        shipgate_load::merge_summaries(&summaries, (!chosen.is_empty()).then_some(&chosen[..]))
+            .map_err(|e| Failure::usage("cannot merge", e))?;
     let report = Report::judged(&thresholds, &merged);
     let sources = paths
         .iter()
@@ -352,7 +266,7 @@ fn merge(paths: &[PathBuf], thresholds: &[String], outputs: &Outputs) -> Result<
         &report,
         outputs,
         &lines,
-        Redactor::new(Vec::<String>::new()),
+        &Redactor::new(Vec::<String>::new()),
     )
 }
 
@@ -360,44 +274,19 @@ fn merge(paths: &[PathBuf], thresholds: &[String], outputs: &Outputs) -> Result<
 fn emit(
     report: &Report,
     outputs: &Outputs,
-    config: &[(String, String)],
-    redactor: Redactor,
-) -> Result<Code, String> {
+    context: &[(String, String)],
+    redactor: &Redactor,
+) -> Result<Code, Failure> {
     print!("{}", redactor.redact(&report.table()));
-    if let Some(prefix) = &outputs.csv {
-        report
-            .write_csv(prefix)
-            .map_err(|e| format!("cannot write CSV files {}_*.csv: {e}", prefix.display()))?;
-    }
-    if let Some(path) = &outputs.html {
-        write(
-            path,
-            &redactor.redact(&report.html("shipgate-load", config)),
-        )?;
-    }
-    if let Some(path) = &outputs.json {
-        let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
-        write(path, &redactor.redact(&text))?;
-    }
-    let mut findings =
-        shipgate_report::Report::new("shipgate-load thresholds").with_redactor(redactor);
-    findings.extend(report.findings());
-    let outputs: [(&Option<PathBuf>, &dyn Render); 2] =
-        [(&outputs.junit, &Junit), (&outputs.markdown, &Markdown)];
-    for (path, renderer) in outputs {
-        if let Some(path) = path {
-            write(
-                path,
-                &renderer
-                    .render_to_string(&findings)
-                    .map_err(|e| e.to_string())?,
-            )?;
-        }
-    }
+    let files = Files {
+        csv: outputs.csv.clone(),
+        html: outputs.html.clone(),
+        json: outputs.json.clone(),
+        junit: outputs.junit.clone(),
+        markdown: outputs.markdown.clone(),
+    };
+    report
+        .write_files(&files, context, redactor)
+        .map_err(|e| Failure::aborted("the run finished, but not every report was written", e))?;
     Ok(report.exit_code())
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    shipgate_report::write_atomic(path, text)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

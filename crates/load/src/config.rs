@@ -54,6 +54,30 @@ pub struct LoadConfig {
     pub users: Vec<UserConfig>,
 }
 
+/// What a command line may change in a `[load]` section. Applied to the section
+/// before it is resolved into a [`Plan`](crate::Plan), so the result is validated once,
+/// as if the file had said it.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces `host`.
+    pub host: Option<String>,
+    /// Replaces the shape.
+    pub shape: Option<ShapeConfig>,
+}
+
+impl LoadConfig {
+    /// The section with `overrides` applied.
+    pub fn with(mut self, overrides: Overrides) -> Self {
+        if let Some(host) = overrides.host {
+            self.host = Some(host);
+        }
+        if let Some(shape) = overrides.shape {
+            self.shape = shape;
+        }
+        self
+    }
+}
+
 /// One stage of a closed-model shape.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,9 +1,11 @@
-/// Why a load test could not be planned, or its summary read back.
+/// Why a load test could not be planned, its summary read back, or its reports written.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 /// The kind of an [`Error`]; match on this, never on the message.
@@ -16,6 +18,8 @@ pub enum ErrorKind {
     Threshold,
     /// A JSON summary to merge cannot be read.
     Summary,
+    /// A report file cannot be written (after the run: what was written stays).
+    Write,
 }
 
 impl Error {
@@ -23,6 +27,19 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 

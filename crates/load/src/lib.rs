@@ -38,6 +38,7 @@
 mod config;
 mod engine;
 mod error;
+mod files;
 mod html;
 mod merge;
 mod plan;
@@ -45,11 +46,13 @@ mod progress;
 mod report;
 
 pub use config::{
-    LoadConfig, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig, UserConfig,
+    LoadConfig, Overrides, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig,
+    UserConfig,
 };
 pub use engine::{Engine, Live, RunResult, SmokeResult, smoke};
 pub use error::{Error, ErrorKind};
-pub use merge::{Summary, read_summary};
+pub use files::Files;
+pub use merge::{Summary, merge_summaries, read_summary};
 pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
-pub use progress::{Progress, Tick};
+pub use progress::{Progress, Tick, run_with_progress};
 pub use report::{JSON_SCHEMA, Report};

@@ -79,6 +79,42 @@ pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
     })
 }
 
+/// Merges the summaries of generators that ran at the same time, each given as
+/// `(name, JSON text)`, into one result, with the thresholds to judge it by: `override`
+/// when given, else the ones the summaries were judged by, which must then agree.
+pub fn merge_summaries(
+    summaries: &[(String, String)],
+    thresholds: Option<&[Threshold]>,
+) -> Result<(RunResult, Vec<Threshold>), Error> {
+    let mut merged = RunResult::empty();
+    let mut judged_by: Option<(&str, Vec<Threshold>)> = None;
+    for (name, text) in summaries {
+        let summary = read_summary(name, text)?;
+        match &judged_by {
+            Some((first, theirs)) if thresholds.is_none() && *theirs != summary.thresholds => {
+                let show = |t: &[Threshold]| t.iter().map(ToString::to_string).collect::<Vec<_>>();
+                return Err(Error::new(
+                    ErrorKind::Summary,
+                    format!(
+                        "{first} and {name} were judged by different thresholds ({:?} and {:?}); \
+                         choose with --threshold",
+                        show(theirs),
+                        show(&summary.thresholds)
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => judged_by = Some((name, summary.thresholds.clone())),
+        }
+        merged.merge(&summary.result);
+    }
+    let thresholds = match thresholds {
+        Some(t) => t.to_vec(),
+        None => judged_by.map(|(_, t)| t).unwrap_or_default(),
+    };
+    Ok((merged, thresholds))
+}
+
 impl RunResult {
     /// Adds a run that went on at the same time (another generator of a distributed
     /// run): histograms merge exactly, counts add up, the earlier start is kept.

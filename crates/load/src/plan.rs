@@ -197,6 +197,37 @@ impl Shape {
     }
 }
 
+/// `3 users until 30s (10/s), 10 users until 1m30s (10/s)`, or
+/// `arrival 0/s at 0s → 200/s at 1m (max 100 VUs)`: the shape as a report states it.
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = |d: &Duration| humantime::format_duration(*d);
+        match self {
+            Shape::Closed(stages) => {
+                for (i, s) in stages.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(
+                        f,
+                        "{sep}{} users until {} ({}/s)",
+                        s.users,
+                        t(&s.until),
+                        s.spawn_rate
+                    )?;
+                }
+                Ok(())
+            }
+            Shape::Open { points, max_vus } => {
+                f.write_str("arrival ")?;
+                for (i, (at, rate)) in points.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " → " };
+                    write!(f, "{sep}{rate}/s at {}", t(at))?;
+                }
+                write!(f, " (max {max_vus} VUs)")
+            }
+        }
+    }
+}
+
 /// A whole load test.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -219,6 +250,20 @@ impl Plan {
             c.think = think;
         }
         self
+    }
+
+    /// What the plan runs, as report lines: its shape and its user classes.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        let classes = self
+            .classes
+            .iter()
+            .map(|c| format!("{} (weight {}, {} tasks)", c.name, c.weight, c.tasks.len()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        vec![
+            ("shape".to_owned(), self.shape.to_string()),
+            ("user classes".to_owned(), classes),
+        ]
     }
 
     /// Resolves a `[load]` section.
@@ -395,6 +440,34 @@ pub fn weighted_sequence(weights: &[u32]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shapes_read_as_a_report_states_them() {
+        let closed = Shape::Closed(vec![
+            Stage {
+                users: 3,
+                until: Duration::from_secs(30),
+                spawn_rate: 10.0,
+            },
+            Stage {
+                users: 10,
+                until: Duration::from_secs(90),
+                spawn_rate: 2.5,
+            },
+        ]);
+        assert_eq!(
+            closed.to_string(),
+            "3 users until 30s (10/s), 10 users until 1m 30s (2.5/s)"
+        );
+        let open = Shape::Open {
+            points: vec![(Duration::ZERO, 0.0), (Duration::from_secs(60), 200.0)],
+            max_vus: 100,
+        };
+        assert_eq!(
+            open.to_string(),
+            "arrival 0/s at 0s → 200/s at 1m (max 100 VUs)"
+        );
+    }
 
     #[test]
     fn weighted_sequence_is_within_one_of_exact_at_every_prefix() {

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::engine::Live;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, Live, RunResult};
 
 /// Seconds of the per-second series the "now" percentile covers.
 const WINDOW_SECONDS: usize = 5;
@@ -58,6 +60,30 @@ impl Progress {
             failures: recent.failures,
             rate,
             p95: recent.latency.percentile(95.0),
+        }
+    }
+}
+
+/// Runs `engine` to the end, calling `on_tick` every `every` with a fresh [`Tick`] (in
+/// the same task: `on_tick` need not be `Send`). The first reading comes one `every`
+/// after the start; none comes after the run ends.
+pub async fn run_with_progress(
+    engine: Engine,
+    cancel: CancellationToken,
+    every: Duration,
+    mut on_tick: impl FnMut(&Tick),
+) -> RunResult {
+    let live = engine.live();
+    let run = engine.run(cancel);
+    tokio::pin!(run);
+    let mut progress = Progress::new();
+    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            result = &mut run => return result,
+            _ = ticker.tick() => on_tick(&progress.tick(&live)),
         }
     }
 }

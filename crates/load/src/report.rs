@@ -241,6 +241,14 @@ impl Report {
     /// Writes `<prefix>_stats.csv`, `<prefix>_stats_history.csv` and `<prefix>_failures.csv`
     /// in Locust's formats (milliseconds), so existing dashboards keep working.
     pub fn write_csv(&self, prefix: &Path) -> std::io::Result<()> {
+        for (suffix, text) in self.csv_texts() {
+            write(&suffixed(prefix, suffix), &text)?;
+        }
+        Ok(())
+    }
+
+    /// The three CSV files' suffixes and texts.
+    pub(crate) fn csv_texts(&self) -> [(&'static str, String); 3] {
         let pct_header: String = PERCENTILES
             .iter()
             .map(|p| format!("{}%", trim(*p)))
@@ -281,7 +289,6 @@ impl Report {
                 s.failures as f64 / secs
             );
         }
-        write(&suffixed(prefix, "_stats.csv"), &stats)?;
 
         let mut history = format!(
             "Timestamp,User Count,Type,Name,Requests/s,Failures/s,{pct_header},Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size\n"
@@ -328,7 +335,6 @@ impl Report {
                 total.max().map_or(0.0, ms),
             );
         }
-        write(&suffixed(prefix, "_stats_history.csv"), &history)?;
 
         let mut failures = String::from("Method,Name,Error,Occurrences\n");
         for ((name, error), count) in &self.failures {
@@ -341,7 +347,11 @@ impl Report {
                 csv(error)
             );
         }
-        write(&suffixed(prefix, "_failures.csv"), &failures)
+        [
+            ("_stats.csv", stats),
+            ("_stats_history.csv", history),
+            ("_failures.csv", failures),
+        ]
     }
 }
 
@@ -370,7 +380,7 @@ fn csv(field: &str) -> String {
     }
 }
 
-fn suffixed(prefix: &Path, suffix: &str) -> std::path::PathBuf {
+pub(crate) fn suffixed(prefix: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = prefix.as_os_str().to_owned();
     name.push(suffix);
     name.into()
