@@ -39,6 +39,7 @@ mod expr;
 mod h1;
 mod jsonpath;
 mod response;
+pub mod retry;
 mod scenario;
 mod session;
 mod template;

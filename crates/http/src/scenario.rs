@@ -14,6 +14,7 @@ use crate::Response;
 use crate::client::HttpClient;
 use crate::cookies::CookieJar;
 use crate::expr::{Assertion, Capture};
+use crate::retry::Backoff;
 use crate::template::{Template, Vars};
 use crate::{Error, ErrorKind};
 
@@ -253,28 +254,28 @@ pub async fn run_step(
     jar: &mut CookieJar,
 ) -> StepOutcome {
     let start = Instant::now();
-    let mut attempts = 0;
-    let mut delay = step.retry_delay;
+    let mut schedule = Backoff::exponential(step.retry_delay)
+        .attempts(step.retries.saturating_add(1))
+        .schedule();
     loop {
-        attempts += 1;
         let (result, status, latency) = attempt(client, step, vars, jar).await;
-        let retry = matches!(
-            result,
-            StepResult::RequestFailed(_) | StepResult::AssertionsFailed(_)
-        ) && attempts <= step.retries
-            && !matches!(&result, StepResult::RequestFailed(e) if e.kind() == ErrorKind::InvalidRequest);
-        if !retry {
-            return StepOutcome {
-                name: step.display_name(),
-                result,
-                status,
-                latency,
-                duration: start.elapsed(),
-                attempts,
-            };
+        let worth_retrying = match &result {
+            StepResult::RequestFailed(e) => e.kind() != ErrorKind::InvalidRequest,
+            StepResult::AssertionsFailed(_) => true,
+            _ => false,
+        };
+        if worth_retrying && let Some(wait) = schedule.next_wait(None) {
+            tokio::time::sleep(wait).await;
+            continue;
         }
-        tokio::time::sleep(delay).await;
-        delay = delay.saturating_mul(2);
+        return StepOutcome {
+            name: step.display_name(),
+            result,
+            status,
+            latency,
+            duration: start.elapsed(),
+            attempts: schedule.attempts(),
+        };
     }
 }
 

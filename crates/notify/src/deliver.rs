@@ -10,15 +10,24 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use shipgate_http::HttpClient;
+use shipgate_http::retry::{Attempt, Backoff, retry};
 
 use crate::config::{EmailConfig, EmailTls};
 use crate::{Error, ErrorKind};
 
-/// Retry settings.
+/// Retry settings, from `[notify]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy {
     pub(crate) attempts: u32,
     pub(crate) delay: Duration,
+}
+
+impl Policy {
+    /// Doubling waits from `delay`, `attempts` in all; a peer's `Retry-After` is
+    /// honoured up to 30 s.
+    fn backoff(self) -> Backoff {
+        Backoff::exponential(self.delay).attempts(self.attempts)
+    }
 }
 
 /// POSTs `body` as JSON; `Ok(attempts)` once the receiver accepts it.
@@ -32,20 +41,24 @@ pub(crate) async fn post(
     teams: bool,
 ) -> Result<u32, Error> {
     let body = Bytes::from(body);
-    let mut delay = policy.delay;
-    let mut last = String::new();
-    for attempt in 1..=policy.attempts.max(1) {
+    let body = &body;
+    let exhausted = |attempt: u32, last: String| {
+        Err(Error::new(
+            ErrorKind::Exhausted,
+            format!("channel {channel}: {attempt} attempts failed, last: {last}"),
+        ))
+    };
+    let (result, _) = retry(&policy.backoff(), |attempt| async move {
         let mut builder = http::Request::post(url).header("content-type", "application/json");
         for (k, v) in headers {
             builder = builder.header(*k, v.as_str());
         }
-        let request = builder.body(body.clone()).map_err(|_| {
-            Error::new(
+        let Ok(request) = builder.body(body.clone()) else {
+            return Attempt::Done(Err(Error::new(
                 ErrorKind::Config,
                 format!("channel {channel}: the URL is not valid"),
-            )
-        })?;
-        let mut wait = delay;
+            )));
+        };
         match client.send(request).await {
             Ok(r) => {
                 let status = r.status.as_u16();
@@ -53,55 +66,37 @@ pub(crate) async fn post(
                 let throttled = status == 429 || (teams && r.text().contains("HTTP error 429"));
                 if (200..300).contains(&status) && !throttled {
                     tracing::info!(channel, attempt, status, "notification delivered");
-                    return Ok(attempt);
+                    return Attempt::Done(Ok(attempt));
                 }
                 if !throttled && (400..500).contains(&status) {
-                    tracing::warn!(
-                        channel,
-                        attempt,
-                        status,
-                        "notification rejected; not retrying"
-                    );
-                    return Err(Error::new(
+                    tracing::warn!(channel, attempt, status, "notification rejected; not retrying");
+                    return Attempt::Done(Err(Error::new(
                         ErrorKind::Rejected,
                         format!(
                             "channel {channel}: rejected with {status}: {}",
                             snippet(&r.text())
                         ),
-                    ));
+                    )));
                 }
-                if let Some(after) = r
+                let wait = r
                     .header("retry-after")
                     .and_then(|v| v.trim().parse::<u64>().ok())
-                {
-                    wait = Duration::from_secs(after.min(30));
+                    .map(Duration::from_secs);
+                tracing::warn!(channel, attempt, status, "notification not accepted; will retry");
+                Attempt::Again {
+                    last: exhausted(attempt, format!("{status} {}", snippet(&r.text()))),
+                    wait,
                 }
-                last = format!("{status} {}", snippet(&r.text()));
-                tracing::warn!(
-                    channel,
-                    attempt,
-                    status,
-                    "notification not accepted; will retry"
-                );
             }
             Err(e) => {
                 // The client's messages name the URL, which may hold a token: keep only the kind.
-                last = format!("{:?} error", e.kind());
                 tracing::warn!(channel, attempt, kind = ?e.kind(), "notification failed; will retry");
+                Attempt::again(exhausted(attempt, format!("{:?} error", e.kind())))
             }
         }
-        if attempt < policy.attempts {
-            tokio::time::sleep(wait).await;
-            delay = delay.saturating_mul(2);
-        }
-    }
-    Err(Error::new(
-        ErrorKind::Exhausted,
-        format!(
-            "channel {channel}: {} attempts failed, last: {last}",
-            policy.attempts
-        ),
-    ))
+    })
+    .await;
+    result
 }
 
 fn snippet(text: &str) -> String {
@@ -157,36 +152,30 @@ pub(crate) async fn mail(
         transport = transport.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
     }
     let transport = transport.build();
-    let mut delay = policy.delay;
-    let mut last = String::new();
-    for attempt in 1..=policy.attempts.max(1) {
+    let message = &message;
+    let transport = &transport;
+    let (result, _) = retry(&policy.backoff(), |attempt| async move {
         match transport.send(message.clone()).await {
             Ok(_) => {
                 tracing::info!(channel, attempt, "mail delivered");
-                return Ok(attempt);
+                Attempt::Done(Ok(attempt))
             }
             Err(e) if e.is_permanent() => {
                 tracing::warn!(channel, attempt, "mail rejected; not retrying");
-                return Err(Error::new(
+                Attempt::Done(Err(Error::new(
                     ErrorKind::Rejected,
                     format!("channel {channel}: rejected: {e}"),
-                ));
+                )))
             }
             Err(e) => {
-                last = e.to_string();
                 tracing::warn!(channel, attempt, "mail failed; will retry");
+                Attempt::again(Err(Error::new(
+                    ErrorKind::Exhausted,
+                    format!("channel {channel}: {attempt} attempts failed, last: {e}"),
+                )))
             }
         }
-        if attempt < policy.attempts {
-            tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
-        }
-    }
-    Err(Error::new(
-        ErrorKind::Exhausted,
-        format!(
-            "channel {channel}: {} attempts failed, last: {last}",
-            policy.attempts
-        ),
-    ))
+    })
+    .await;
+    result
 }

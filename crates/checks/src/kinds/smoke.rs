@@ -1,10 +1,11 @@
 //! Ordered HTTP steps (login → authorised request → logout), retried until healthy.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use shipgate_config::Secret;
+use shipgate_http::retry::{Attempt, Backoff, retry};
 use shipgate_http::{CookieJar, Step, StepResult, Vars, run_steps};
 
 use crate::Context;
@@ -36,10 +37,11 @@ pub struct SmokeCheck {
 }
 
 pub(crate) async fn observe(check: &SmokeCheck, ctx: &Context) -> Observation {
-    let deadline = check.retry_until_healthy.map(|d| Instant::now() + d);
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
+    let mut policy = Backoff::constant(check.retry_interval);
+    if let Some(healthy_within) = check.retry_until_healthy {
+        policy = policy.within(healthy_within);
+    }
+    let (outcomes, attempts) = retry(&policy, |_| async move {
         let mut vars: Vars = check.vars.clone().into_iter().collect();
         vars.extend(
             check
@@ -48,12 +50,14 @@ pub(crate) async fn observe(check: &SmokeCheck, ctx: &Context) -> Observation {
                 .map(|(k, v)| (k.clone(), v.expose().to_owned())),
         );
         let outcomes = run_steps(&ctx.http, &check.steps, &mut vars, &mut CookieJar::new()).await;
-        let passed = outcomes.iter().all(|o| o.passed());
-        if passed || deadline.is_none_or(|d| Instant::now() + check.retry_interval >= d) {
-            return summarize(outcomes, attempts);
+        if outcomes.iter().all(|o| o.passed()) {
+            Attempt::Done(outcomes)
+        } else {
+            Attempt::again(outcomes)
         }
-        tokio::time::sleep(check.retry_interval).await;
-    }
+    })
+    .await;
+    summarize(outcomes, attempts)
 }
 
 fn summarize(outcomes: Vec<shipgate_http::StepOutcome>, attempts: u32) -> Observation {
