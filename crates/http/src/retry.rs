@@ -211,7 +211,7 @@ mod tests {
     async fn attempts_bound_the_tries_and_waits_grow() {
         let (n, starts) = trace(Backoff::exponential(100 * MS).attempts(4), None).await;
         assert_eq!(n, 4);
-        assert_eq!(starts, [0 * MS, 100 * MS, 300 * MS, 700 * MS]);
+        assert_eq!(starts, [Duration::ZERO, 100 * MS, 300 * MS, 700 * MS]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -229,7 +229,7 @@ mod tests {
             ..Backoff::exponential(100 * MS).attempts(3)
         };
         let (_, starts) = trace(policy, Some(5000 * MS)).await;
-        assert_eq!(starts, [0 * MS, 2000 * MS, 4000 * MS]);
+        assert_eq!(starts, [Duration::ZERO, 2000 * MS, 4000 * MS]);
     }
 
     #[tokio::test(start_paused = true)]

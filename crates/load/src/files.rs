@@ -25,8 +25,9 @@ pub struct Files {
 impl Report {
     /// Writes every file `files` asks for, through `redactor`. Each file is written
     /// whole (a temporary file renamed over it) or not at all; `context` lines (what
-    /// ran: configuration, shape, classes) head the HTML report. Stops at the first
-    /// file that cannot be written, naming it ([`ErrorKind::Write`]).
+    /// ran: configuration, shape, classes) head the HTML report. A file that cannot be
+    /// written does not stop the others; the error ([`ErrorKind::Write`]) names the
+    /// first that failed and those that were written.
     pub fn write_files(
         &self,
         files: &Files,
@@ -66,14 +67,27 @@ impl Report {
                 }
             }
         }
+        // Every file that can be written is: one that cannot does not cost the others.
+        let mut written = Vec::new();
+        let mut failed = None;
         for (path, text) in texts {
-            shipgate_report::write_atomic(&path, &redactor.redact(&text)).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Write,
-                    format!("cannot write {}", path.display()),
-                    e,
-                )
-            })?;
+            match shipgate_report::write_atomic(&path, &redactor.redact(&text)) {
+                Ok(()) => written.push(path.display().to_string()),
+                Err(e) if failed.is_none() => failed = Some((path, e)),
+                Err(_) => {}
+            }
+        }
+        if let Some((path, e)) = failed {
+            let others = if written.is_empty() {
+                "no other report was written".to_owned()
+            } else {
+                format!("written: {}", written.join(", "))
+            };
+            return Err(Error::with_source(
+                ErrorKind::Write,
+                format!("cannot write {} ({others})", path.display()),
+                e,
+            ));
         }
         Ok(())
     }

@@ -343,3 +343,49 @@ async fn merge_combines_two_generators_exactly_and_judges_the_whole() {
         text(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_that_cannot_be_written_after_the_run_exits_1_and_says_what_was_written() {
+    let port = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("thresholds.xml");
+    // A non-empty directory where the JSON summary should go: it cannot be replaced.
+    let json = dir.path().join("summary.json");
+    std::fs::create_dir(&json).unwrap();
+    std::fs::write(json.join("keep"), "x").unwrap();
+    let out = load(
+        &[
+            "--config",
+            fixture().to_str().unwrap(),
+            "--env",
+            "demo",
+            "--users",
+            "2",
+            "--run-time",
+            "1s",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        port,
+    )
+    .await;
+    // The run happened (exit 2 would claim nothing ran): the table was printed.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "shipgate-load: the run finished, but not every report was written\n  caused by: cannot write {} (written: {})",
+            json.display(),
+            junit.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuites")
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Aggregated"));
+}
