@@ -154,7 +154,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
         for r in &results {
             match &r.result {
                 Ok(d) => println!("ok    {}  {d:?}", r.name),
-                Err(e) => println!("FAIL  {}  {}", r.name, redactor.redact(e)),
+                Err(e) => println!("FAIL  {}  {}", r.name, redactor.redact(&e.message)),
             }
         }
         let ok = results.iter().all(|r| r.result.is_ok());

@@ -14,7 +14,7 @@ use shipgate_cli::{ConfigArgs, Failure, LogArgs};
 use shipgate_notify::{
     Decision, Delivery, Event, EventKind, Link, Notifier, NotifyConfig, Severity, Status,
 };
-use shipgate_report::{ExitCode as Code, Redactor};
+use shipgate_report::{ExitCode as Code, Redactor, error_line};
 
 /// Send shipgate notifications: Slack, webhooks, PagerDuty, Teams, email.
 ///
@@ -171,7 +171,7 @@ fn print(deliveries: &[Delivery]) -> bool {
                     d.channel, d.events
                 );
             }
-            Err(e) => println!("FAIL  {:<width$}  {e}", d.channel),
+            Err(e) => println!("FAIL  {:<width$}  {}", d.channel, error_line(e)),
         }
     }
     deliveries.iter().all(|d| d.result.is_ok())

@@ -198,8 +198,10 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 }
                 "timeout" => {
                     let text: String = map.next_value()?;
-                    timeout =
-                        Some(shipgate_config::duration::parse(&text).map_err(de::Error::custom)?);
+                    timeout = Some(
+                        shipgate_config::duration::parse(&text)
+                            .map_err(|e| de::Error::custom(e.to_line()))?,
+                    );
                     None
                 }
                 "depends_on" => {

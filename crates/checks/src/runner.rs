@@ -159,9 +159,10 @@ pub async fn run(
         match joined {
             Ok((i, findings)) => results[i] = findings,
             Err(e) => {
-                return Err(Error::new(
+                return Err(Error::with_source(
                     ErrorKind::Invalid,
-                    format!("a check panicked: {e}"),
+                    "a check panicked",
+                    e,
                 ));
             }
         }

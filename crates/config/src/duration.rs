@@ -8,15 +8,35 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serializer, de};
 
 /// Parses a duration as shipgate.toml writes it.
-pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration {text:?}: {e}; expected a number with a unit, like \"500ms\", \"2s\" or \"2m\""))
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
+    humantime::parse_duration(text.trim()).map_err(|source| DurationError {
+        text: text.to_owned(),
+        source,
+    })
+}
+
+/// A duration that cannot be read; its source says why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid duration {text:?}: expected a number with a unit, like \"500ms\", \"2s\" or \"2m\""
+)]
+pub struct DurationError {
+    text: String,
+    #[source]
+    source: humantime::DurationError,
+}
+
+impl DurationError {
+    /// The message and its cause on one line, as a configuration error shows it.
+    pub fn to_line(&self) -> String {
+        format!("{self} ({})", self.source)
+    }
 }
 
 /// Deserializes a duration string.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
-    parse(&text).map_err(de::Error::custom)
+    parse(&text).map_err(|e| de::Error::custom(e.to_line()))
 }
 
 /// Serializes a duration the way it is written (`"1m 30s"`).
@@ -56,10 +76,10 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse(" 1h 30m ").unwrap(), Duration::from_secs(5400));
-        assert!(
-            parse("5")
-                .unwrap_err()
-                .contains("expected a number with a unit")
-        );
+        let err = parse("5").unwrap_err();
+        assert!(err.to_string().contains("expected a number with a unit"));
+        // The reason is the source, and one line carries both.
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(err.to_line().starts_with(&err.to_string()));
     }
 }

@@ -48,7 +48,8 @@ impl Error {
     ) -> Self {
         Self {
             kind,
-            message: format!("{message}: {source}"),
+            // The source's text stays in the source: a chain printer shows it once.
+            message: message.to_string(),
             source: Some(Box::new(source)),
         }
     }

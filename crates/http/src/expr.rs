@@ -320,13 +320,13 @@ impl Assertion {
     }
 
     /// Checks the response; `Err` says what was found instead.
-    pub fn check(&self, response: &Response) -> Result<(), String> {
+    pub fn check(&self, response: &Response) -> Result<(), Mismatch> {
         let actual: Option<Value> = match &self.subject {
             Subject::Status => Some(Value::from(response.status.as_u16())),
             Subject::Json(path) => match response.json() {
                 Some(doc) => path.find(&doc).cloned(),
                 None if self.cmp == Cmp::NotExists => None,
-                None => return Err(format!("{}: the body is not JSON", self.source)),
+                None => return Err(Mismatch(format!("{}: the body is not JSON", self.source))),
             },
             Subject::Header(name) => response.header(name).map(|v| Value::String(v.to_owned())),
             Subject::Body => Some(Value::String(response.text().into_owned())),
@@ -365,8 +365,46 @@ impl Assertion {
         if ok {
             Ok(())
         } else {
-            Err(format!("{}: found {}", self.source, shown(&actual)))
+            Err(Mismatch(format!(
+                "{}: found {}",
+                self.source,
+                shown(&actual)
+            )))
         }
+    }
+}
+
+/// A response that did not meet an assertion: `status == 200: found 401`. Reads as
+/// its text (it derefs to `str`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Mismatch(pub(crate) String);
+
+impl Mismatch {
+    /// A mismatch described by `text` (a step's own checks: a status, a capture).
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// Several mismatches as one line: `a: found 1; b: found nothing`.
+    pub fn join(all: &[Mismatch]) -> String {
+        all.iter()
+            .map(|m| m.0.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl From<Mismatch> for String {
+    fn from(m: Mismatch) -> String {
+        m.0
+    }
+}
+
+impl std::ops::Deref for Mismatch {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 

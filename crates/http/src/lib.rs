@@ -47,7 +47,7 @@ mod template;
 pub use client::{ClientConfig, HttpClient, Roots};
 pub use cookies::{CookieJar, SetCookie};
 pub use error::{Error, ErrorKind};
-pub use expr::{Assertion, Capture, Cmp};
+pub use expr::{Assertion, Capture, Cmp, Mismatch};
 pub use jsonpath::JsonPath;
 pub use response::Response;
 pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};

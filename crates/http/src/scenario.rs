@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::Response;
 use crate::client::HttpClient;
 use crate::cookies::CookieJar;
-use crate::expr::{Assertion, Capture};
+use crate::expr::{Assertion, Capture, Mismatch};
 use crate::retry::Backoff;
 use crate::template::{Template, Vars};
 use crate::{Error, ErrorKind};
@@ -141,12 +141,15 @@ impl Step {
     }
 
     /// Checks every assertion (or, with none, that the status is below 400).
-    pub fn verify(&self, response: &Response) -> Result<(), Vec<String>> {
-        let failures: Vec<String> = if self.asserts.is_empty() {
+    pub fn verify(&self, response: &Response) -> Result<(), Vec<Mismatch>> {
+        let failures: Vec<Mismatch> = if self.asserts.is_empty() {
             if response.status.as_u16() < 400 {
                 vec![]
             } else {
-                vec![format!("status {} (expected < 400)", response.status)]
+                vec![Mismatch::new(format!(
+                    "status {} (expected < 400)",
+                    response.status
+                ))]
             }
         } else {
             self.asserts
@@ -188,7 +191,7 @@ pub enum StepResult {
     /// The request could not be sent or answered.
     RequestFailed(Error),
     /// The response did not meet the assertions (or a capture was missing).
-    AssertionsFailed(Vec<String>),
+    AssertionsFailed(Vec<Mismatch>),
     /// Not run: an earlier step failed.
     Skipped,
 }
@@ -305,7 +308,9 @@ async fn attempt(
             Some(value) => {
                 vars.insert(name.clone(), value);
             }
-            None => missing.push(format!("capture `{name}` ({capture}) found nothing")),
+            None => missing.push(Mismatch::new(format!(
+                "capture `{name}` ({capture}) found nothing"
+            ))),
         }
     }
     if missing.is_empty() {

@@ -174,8 +174,8 @@ mod pair {
         d: D,
     ) -> Result<(Duration, Duration), D::Error> {
         let [a, b] = <[String; 2]>::deserialize(d)?;
-        let a = shipgate_config::duration::parse(&a).map_err(de::Error::custom)?;
-        let b = shipgate_config::duration::parse(&b).map_err(de::Error::custom)?;
+        let a = shipgate_config::duration::parse(&a).map_err(|e| de::Error::custom(e.to_line()))?;
+        let b = shipgate_config::duration::parse(&b).map_err(|e| de::Error::custom(e.to_line()))?;
         if b < a {
             return Err(de::Error::custom("`between` needs the shorter pause first"));
         }

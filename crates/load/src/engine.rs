@@ -555,6 +555,31 @@ impl User {
     }
 }
 
+/// How a custom task's error counts: by the first error in its chain that says.
+fn task_failure_kind(error: &(dyn std::error::Error + 'static)) -> FailureKind {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<tower::timeout::error::Elapsed>() || e.is::<tokio::time::error::Elapsed>() {
+            return FailureKind::Timeout;
+        }
+        if let Some(http) = e.downcast_ref::<shipgate_http::Error>() {
+            return http_failure_kind(http.kind());
+        }
+        next = e.source();
+    }
+    FailureKind::Other
+}
+
+fn http_failure_kind(kind: shipgate_http::ErrorKind) -> FailureKind {
+    match kind {
+        shipgate_http::ErrorKind::Connect => FailureKind::Connect,
+        shipgate_http::ErrorKind::Timeout => FailureKind::Timeout,
+        shipgate_http::ErrorKind::Reset => FailureKind::Reset,
+        shipgate_http::ErrorKind::Tls => FailureKind::Tls,
+        _ => FailureKind::Other,
+    }
+}
+
 /// Runs one action and records it; returns its failure message, if it failed.
 async fn execute(
     shared: &Shared,
@@ -563,13 +588,19 @@ async fn execute(
     user: &mut User,
     shard: usize,
     intended: Option<Instant>,
-) -> Option<String> {
+) -> Option<TaskFailed> {
     let User { session, vars, jar } = user;
     let sent = Instant::now();
     let (status, failure, error, bytes_sent, bytes_received) = match action {
         Action::Custom(_, f) => match f().await {
             Ok(()) => (None, None, None, 0, 0),
-            Err(e) => (None, Some(FailureKind::Other), Some(e), 0, 0),
+            Err(e) => (
+                None,
+                Some(task_failure_kind(&*e)),
+                Some(shipgate_report::error_line(&*e)),
+                0,
+                0,
+            ),
         },
         Action::Http(step) => match step.build(vars, jar) {
             Err(e) => (None, Some(FailureKind::Other), Some(e.to_string()), 0, 0),
@@ -617,7 +648,7 @@ async fn execute(
                                 (
                                     status,
                                     Some(kind),
-                                    Some(why.join("; ")),
+                                    Some(shipgate_http::Mismatch::join(&why)),
                                     sent_bytes,
                                     received,
                                 )
@@ -625,13 +656,7 @@ async fn execute(
                         }
                     }
                     Err(e) => {
-                        let kind = match e.kind() {
-                            shipgate_http::ErrorKind::Connect => FailureKind::Connect,
-                            shipgate_http::ErrorKind::Timeout => FailureKind::Timeout,
-                            shipgate_http::ErrorKind::Reset => FailureKind::Reset,
-                            shipgate_http::ErrorKind::Tls => FailureKind::Tls,
-                            _ => FailureKind::Other,
-                        };
+                        let kind = http_failure_kind(e.kind());
                         (
                             None,
                             Some(kind),
@@ -655,7 +680,9 @@ async fn execute(
         bytes_received,
     };
     shared.record(shard, endpoint, &sample, error.as_ref());
-    error
+    failure
+        .zip(error)
+        .map(|(kind, message)| TaskFailed { kind, message })
 }
 
 /// The part of an error message worth grouping by (no per-request numbers).
@@ -669,13 +696,23 @@ fn short(message: &str) -> String {
         .collect()
 }
 
+/// Why a task failed: its kind, as the statistics count it, and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TaskFailed {
+    /// How it failed.
+    pub kind: FailureKind,
+    /// What failed, as the failures table shows it.
+    pub message: String,
+}
+
 /// One task's result in a smoke pass.
 #[derive(Debug)]
 pub struct SmokeResult {
     /// `class / request name`.
     pub name: String,
-    /// `Err(why)` when it failed.
-    pub result: Result<Duration, String>,
+    /// How long it took, or why it failed.
+    pub result: Result<Duration, TaskFailed>,
 }
 
 /// Runs every class's `on_start`, each task once, then `on_stop`, in order with one user

@@ -49,10 +49,10 @@ pub use config::{
     LoadConfig, Overrides, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig,
     UserConfig,
 };
-pub use engine::{Engine, Live, RunResult, SmokeResult, smoke};
+pub use engine::{Engine, Live, RunResult, SmokeResult, TaskFailed, smoke};
 pub use error::{Error, ErrorKind};
 pub use files::Files;
 pub use merge::{Summary, merge_summaries, read_summary};
-pub use plan::{Action, Class, Plan, Shape, Stage, TaskFn, weighted_sequence};
+pub use plan::{Action, Class, Plan, Shape, Stage, TaskError, TaskFn, weighted_sequence};
 pub use progress::{Progress, Tick, run_with_progress};
 pub use report::{JSON_SCHEMA, Report};

@@ -24,7 +24,8 @@ pub struct Summary {
 /// `source` names it in errors.
 pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
     let bad = |what: String| Error::new(ErrorKind::Summary, format!("{source}: {what}"));
-    let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::with_source(ErrorKind::Summary, format!("{source}: not JSON"), e))?;
     match value["schema"].as_str() {
         Some(JSON_SCHEMA) => {}
         Some(other) => {
@@ -34,8 +35,13 @@ pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
         }
         None => return Err(bad("no \"schema\": not a shipgate-load summary".to_owned())),
     }
-    let snapshot = Snapshot::from_json(&value["snapshot"].to_string())
-        .map_err(|e| bad(format!("its stats snapshot cannot be read: {e}")))?;
+    let snapshot = Snapshot::from_json(&value["snapshot"].to_string()).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Summary,
+            format!("{source}: its stats snapshot cannot be read"),
+            e,
+        )
+    })?;
     let count = |key: &str| value[key].as_u64().unwrap_or(0);
     let mut failures = BTreeMap::new();
     for f in value["failures"].as_array().into_iter().flatten() {
@@ -62,8 +68,13 @@ pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
         .flatten()
         .map(|t| {
             let text = t["threshold"].as_str().unwrap_or_default();
-            text.parse::<Threshold>()
-                .map_err(|e| bad(format!("threshold {text:?}: {e}")))
+            text.parse::<Threshold>().map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Summary,
+                    format!("{source}: threshold {text:?}"),
+                    e,
+                )
+            })
         })
         .collect::<Result<_, _>>()?;
     Ok(Summary {

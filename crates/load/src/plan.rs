@@ -12,9 +12,14 @@ use shipgate_stats::Threshold;
 use crate::config::{LoadConfig, ShapeConfig, ThinkConfig};
 use crate::{Error, ErrorKind};
 
+/// A custom task's error: any error. Its kind is read from it: a tower `Elapsed` (from a
+/// `.timeout()` layer) counts as a timeout, a `shipgate_http::Error` by its kind, anything
+/// else as "other"; its message (with its causes) names the failure in reports.
+pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A custom task: an async function; its duration is the latency, `Err` a failure.
 pub type TaskFn =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>> + Send + Sync>;
 
 /// What a task does.
 #[derive(Clone)]
@@ -46,11 +51,12 @@ impl Action {
         }
     }
 
-    /// A task that calls a tower `Service` with `()`; its error is the failure message.
+    /// A task that calls a tower `Service` with `()`; its error is the failure (see
+    /// [`TaskError`]), so a service under `.timeout()` fails as a timeout.
     pub fn service<S>(name: impl Into<String>, service: S) -> Self
     where
         S: tower::Service<(), Response = ()> + Clone + Send + Sync + 'static,
-        S::Error: std::fmt::Display,
+        S::Error: Into<TaskError>,
         S::Future: Send + 'static,
     {
         Self::custom(name, move || {
@@ -58,7 +64,7 @@ impl Action {
             async move {
                 tower::ServiceExt::oneshot(svc, ())
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(Into::into)
             }
         })
     }
@@ -67,7 +73,7 @@ impl Action {
     pub fn custom<F, Fut>(name: impl Into<String>, f: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
     {
         Action::Custom(name.into(), Arc::new(move || Box::pin(f())))
     }
@@ -306,8 +312,9 @@ impl Plan {
             .thresholds
             .iter()
             .map(|t| {
-                t.parse::<Threshold>()
-                    .map_err(|e| Error::new(ErrorKind::Threshold, format!("threshold {t:?}: {e}")))
+                t.parse::<Threshold>().map_err(|e| {
+                    Error::with_source(ErrorKind::Threshold, format!("threshold {t:?}"), e)
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let plan = Plan {

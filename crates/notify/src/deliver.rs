@@ -114,32 +114,34 @@ pub(crate) async fn mail(
     html: String,
     policy: Policy,
 ) -> Result<u32, Error> {
-    let config_err =
-        |what: String| Error::new(ErrorKind::Config, format!("channel {channel}: {what}"));
+    let caused = |what: String, e: Box<dyn std::error::Error + Send + Sync>| {
+        Error::with_source(ErrorKind::Config, format!("channel {channel}: {what}"), e)
+    };
     let from: Mailbox = cfg
         .from
         .parse()
-        .map_err(|e| config_err(format!("`from` {:?}: {e}", cfg.from)))?;
+        .map_err(|e| caused(format!("`from` {:?}", cfg.from), Box::new(e)))?;
     let mut builder = Message::builder().from(from).subject(subject);
     for to in &cfg.to {
         builder = builder.to(to
             .parse()
-            .map_err(|e| config_err(format!("`to` {to:?}: {e}")))?);
+            .map_err(|e| caused(format!("`to` {to:?}"), Box::new(e)))?);
     }
     let message = builder
         .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| config_err(e.to_string()))?;
+        .map_err(|e| caused("the message cannot be built".to_owned(), Box::new(e)))?;
     let mut tls = TlsParameters::builder(cfg.host.clone());
     if let Some(ca) = &cfg.ca_file {
         let pem = std::fs::read(base_dir.join(ca))
-            .map_err(|e| config_err(format!("ca_file {ca}: {e}")))?;
+            .map_err(|e| caused(format!("ca_file {ca}"), Box::new(e)))?;
         tls = tls.add_root_certificate(
-            Certificate::from_pem(&pem).map_err(|e| config_err(format!("ca_file {ca}: {e}")))?,
+            Certificate::from_pem(&pem)
+                .map_err(|e| caused(format!("ca_file {ca}"), Box::new(e)))?,
         );
     }
     let tls = tls
         .build_rustls()
-        .map_err(|e| config_err(format!("TLS: {e}")))?;
+        .map_err(|e| caused("TLS".to_owned(), Box::new(e)))?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
         .port(cfg.port)
         .timeout(Some(Duration::from_secs(10)))
@@ -162,16 +164,18 @@ pub(crate) async fn mail(
             }
             Err(e) if e.is_permanent() => {
                 tracing::warn!(channel, attempt, "mail rejected; not retrying");
-                Attempt::Done(Err(Error::new(
+                Attempt::Done(Err(Error::with_source(
                     ErrorKind::Rejected,
-                    format!("channel {channel}: rejected: {e}"),
+                    format!("channel {channel}: rejected"),
+                    e,
                 )))
             }
             Err(e) => {
                 tracing::warn!(channel, attempt, "mail failed; will retry");
-                Attempt::again(Err(Error::new(
+                Attempt::again(Err(Error::with_source(
                     ErrorKind::Exhausted,
-                    format!("channel {channel}: {attempt} attempts failed, last: {e}"),
+                    format!("channel {channel}: {attempt} attempts failed, the last"),
+                    e,
                 )))
             }
         }

@@ -66,9 +66,10 @@ impl State {
             return Ok(());
         };
         let fail = |e: std::io::Error| {
-            Error::new(
+            Error::with_source(
                 ErrorKind::State,
-                format!("cannot write notify state {}: {e}", path.display()),
+                format!("cannot write notify state {}", path.display()),
+                e,
             )
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

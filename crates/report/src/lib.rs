@@ -41,11 +41,13 @@
 //! assert_eq!(report.exit_code(), shipgate_report::ExitCode::Failure);
 //! ```
 
+mod chain;
 mod error;
 mod model;
 mod redact;
 mod render;
 
+pub use chain::error_line;
 pub use error::{Error, ErrorKind};
 pub use model::{ExitCode, Finding, Outcome, Phase, Report, Summary};
 pub use redact::{REDACTED, Redactor};

@@ -72,8 +72,10 @@ fn summarize(outcomes: Vec<shipgate_http::StepOutcome>, attempts: u32) -> Observ
             }
             StepResult::RequestFailed(e) => Observation::unreachable(e.to_string())
                 .recommend("is the service up and reachable?"),
-            StepResult::AssertionsFailed(why) => Observation::fail(why.join("; "))
-                .recommend("the response is not what clients expect"),
+            StepResult::AssertionsFailed(why) => {
+                Observation::fail(shipgate_http::Mismatch::join(why))
+                    .recommend("the response is not what clients expect")
+            }
             StepResult::Skipped => Observation::skipped("an earlier step failed"),
         };
         if first_failure.is_none() && !o.passed() {

@@ -195,3 +195,36 @@ async fn a_task_can_be_a_tower_service() {
             .any(|(_, m)| m == "every fourth call fails")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_under_a_tower_timeout_fails_as_a_timeout_not_other() {
+    // A service that never answers, under a 20 ms `.timeout()` layer.
+    let svc = tower::ServiceBuilder::new()
+        .timeout(Duration::from_millis(20))
+        .service(tower::service_fn(|()| std::future::pending::<Result<(), std::io::Error>>()));
+    let plan = Plan {
+        classes: vec![Class::new("slow").task(1, Action::service("never answers", svc))],
+        shape: Shape::Open {
+            points: vec![(Duration::ZERO, 50.0), (Duration::from_millis(300), 50.0)],
+            max_vus: 20,
+        },
+        graceful_stop: Duration::from_secs(1),
+        thresholds: vec![],
+        vars: Default::default(),
+    };
+    let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
+        .run(CancellationToken::new())
+        .await;
+    let e = &result.snapshot.endpoints()["never answers"];
+    assert!(e.requests() > 0);
+    assert_eq!(e.failures_of(shipgate_stats::FailureKind::Timeout), e.requests());
+    assert_eq!(e.failures_of(shipgate_stats::FailureKind::Other), 0);
+    assert!(
+        result
+            .failures
+            .keys()
+            .any(|(_, m)| m == "request timed out"),
+        "{:?}",
+        result.failures
+    );
+}
