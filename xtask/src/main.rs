@@ -36,7 +36,8 @@ commands:
   bench   benchmarks, each against a named peer in the same run:
           `cargo xtask bench stats` (record cost vs bare HdrHistogram, merge),
           `cargo xtask bench load` (CPU per request vs wrk, 100k users, open model)
-  dist    release builds of the binaries, with SHA256SUMS, in target/dist/
+  dist    release builds of the binaries, their shell completions (bash, zsh,
+          fish) and man pages, with SHA256SUMS, in target/dist/
 
 exit codes: 0 success, 1 a step failed, 2 usage error";
 
@@ -170,6 +171,26 @@ fn dist() -> Result<(), Failed> {
             .map_err(|e| Failed(format!("cannot copy {name}: {e}")))?;
         names.push(name);
     }
+    // Each binary writes its own completions and man page from its clap definition.
+    for name in names.clone() {
+        let bin = dist.join(&name);
+        for (shell, file) in [
+            ("bash", name.clone()),
+            ("zsh", format!("_{name}")),
+            ("fish", format!("{name}.fish")),
+        ] {
+            let text = Cmd::new(&bin)
+                .args(["--generate-completions", shell])
+                .output()?;
+            names.push(write_dist(
+                &dist,
+                &format!("completions/{shell}/{file}"),
+                &text,
+            )?);
+        }
+        let man = Cmd::new(&bin).args(["--generate-man"]).output()?;
+        names.push(write_dist(&dist, &format!("man/man1/{name}.1"), &man)?);
+    }
     let sums = Cmd::new("sha256sum")
         .args(&names)
         .current_dir(&dist)
@@ -177,9 +198,21 @@ fn dist() -> Result<(), Failed> {
     std::fs::write(dist.join("SHA256SUMS"), sums)
         .map_err(|e| Failed(format!("cannot write SHA256SUMS: {e}")))?;
     println!(
-        "wrote {} binaries and SHA256SUMS to {}",
+        "wrote {} files (binaries, completions, man pages) and SHA256SUMS to {}",
         names.len(),
         dist.display()
     );
     Ok(())
+}
+
+/// Writes `bytes` to `dist/relative`; the relative path, for SHA256SUMS.
+fn write_dist(dist: &std::path::Path, relative: &str, bytes: &[u8]) -> Result<String, Failed> {
+    let path = dist.join(relative);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&path, bytes)
+        .map_err(|e| Failed(format!("cannot write {}: {e}", path.display())))?;
+    Ok(relative.to_owned())
 }

@@ -51,7 +51,7 @@ enum Which {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = shipgate_cli::parse();
     shipgate_cli::exit("shipgate-check", run(&args))
 }
 

@@ -36,7 +36,12 @@ use tokio_util::sync::CancellationToken;
 ///   shipgate-load merge gen1.json gen2.json --html all.html
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
-#[command(version, verbatim_doc_comment, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "shipgate-load",
+    version,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -122,7 +127,7 @@ struct Outputs {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = shipgate_cli::parse();
     let outcome = match &args.command {
         Some(Command::Merge {
             summaries,

@@ -31,7 +31,7 @@ use shipgate_report::{ExitCode as Code, Redactor, error_line};
 ///       | shipgate-notify send --json -
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
-#[command(version, verbatim_doc_comment)]
+#[command(name = "shipgate-notify", version, verbatim_doc_comment)]
 struct Args {
     #[command(flatten)]
     config: ConfigArgs,
@@ -89,7 +89,7 @@ struct SendArgs {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = shipgate_cli::parse();
     shipgate_cli::exit("shipgate-notify", run(&args))
 }
 

@@ -8,6 +8,8 @@
 //! - [`write_report`]: a report file written whole or not at all; `-` is stdout.
 //! - [`ReportArgs`]: `--json`, `--junit`, `--markdown`, `--color` for a findings
 //!   report, and [`ReportArgs::emit`], which prints and writes them.
+//! - [`parse`]: clap parsing, plus the hidden `--generate-completions SHELL` and
+//!   `--generate-man` that `cargo xtask dist` uses to ship completions and man pages.
 //! - [`Failure`] and [`exit`]: a typed error mapped to the documented exit code (2:
 //!   usage or configuration, nothing ran; 1: failed after work had started), printed
 //!   with its chain of causes.
@@ -34,13 +36,14 @@
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
-//!     let args = Args::parse();
+//!     let args: Args = shipgate_cli::parse();
 //!     shipgate_cli::exit("shipgate-example", run(&args))
 //! }
 //! ```
 
 mod config;
 mod error;
+mod generate;
 mod logging;
 mod output;
 mod report;
@@ -48,6 +51,7 @@ mod runtime;
 
 pub use config::{ConfigArgs, base_dir, required_section};
 pub use error::{BoxError, Chain, Failure, FailureKind};
+pub use generate::parse;
 pub use logging::{LogArgs, LogFormat, Logging, init as init_logging};
 pub use output::write_report;
 pub use report::{Color, ReportArgs, render};

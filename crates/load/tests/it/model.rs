@@ -201,7 +201,9 @@ async fn a_task_under_a_tower_timeout_fails_as_a_timeout_not_other() {
     // A service that never answers, under a 20 ms `.timeout()` layer.
     let svc = tower::ServiceBuilder::new()
         .timeout(Duration::from_millis(20))
-        .service(tower::service_fn(|()| std::future::pending::<Result<(), std::io::Error>>()));
+        .service(tower::service_fn(|()| {
+            std::future::pending::<Result<(), std::io::Error>>()
+        }));
     let plan = Plan {
         classes: vec![Class::new("slow").task(1, Action::service("never answers", svc))],
         shape: Shape::Open {
@@ -217,7 +219,10 @@ async fn a_task_under_a_tower_timeout_fails_as_a_timeout_not_other() {
         .await;
     let e = &result.snapshot.endpoints()["never answers"];
     assert!(e.requests() > 0);
-    assert_eq!(e.failures_of(shipgate_stats::FailureKind::Timeout), e.requests());
+    assert_eq!(
+        e.failures_of(shipgate_stats::FailureKind::Timeout),
+        e.requests()
+    );
     assert_eq!(e.failures_of(shipgate_stats::FailureKind::Other), 0);
     assert!(
         result
