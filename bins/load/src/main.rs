@@ -16,7 +16,8 @@ use shipgate_report::{ExitCode as Code, Redactor};
 use shipgate_stats::Threshold;
 use tokio_util::sync::CancellationToken;
 
-/// Generate load from the [load] section of shipgate.toml and judge it.
+/// Generate load from the [load] section of shipgate.toml and judge it, or GET one URL
+/// with no file at all (`shipgate-load URL --users N --run-time D`, or `--rate R`).
 ///
 /// Subcommand `merge` combines the JSON summaries of generators that ran at the same
 /// time (a distributed run) into one report, histograms merged exactly.
@@ -29,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 /// failure), 2 a configuration or usage error.
 ///
 /// Examples:
+///   shipgate-load http://127.0.0.1:8080/ --users 50 --run-time 30s --threshold "p95 < 200ms"
+///   shipgate-load http://127.0.0.1:8080/health --rate 500 --run-time 1m
 ///   shipgate-load --env staging
 ///   shipgate-load --env staging --users 50 --spawn-rate 10 --run-time 2m --csv target/run
 ///   shipgate-load --env staging --rate 200 --run-time 1m --max-vus 100
@@ -45,8 +48,15 @@ use tokio_util::sync::CancellationToken;
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
+    /// GET this URL instead of running [load] (no configuration file is read); give
+    /// --users or --rate, and --run-time.
+    #[arg(value_name = "URL")]
+    url: Option<String>,
     #[command(flatten)]
     config: ConfigArgs,
+    /// Judge the run by this threshold too (repeatable), e.g. --threshold "p95 < 500ms".
+    #[arg(long = "threshold", value_name = "EXPR")]
+    thresholds: Vec<String>,
     /// Override [load] host (the `{{host}}` of requests).
     #[arg(long)]
     host: Option<String>,
@@ -141,13 +151,19 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
-    let doc = args.config.load()?;
-    let redactor = Redactor::new(doc.secrets());
+    let (config, source, redactor) = match &args.url {
+        Some(url) => quick(url, args)?,
+        None => {
+            let doc = args.config.load()?;
+            let config: LoadConfig = shipgate_cli::required_section(&doc, "load")?;
+            let source = format!("{}: [load]", doc.path().display());
+            (config, source, Redactor::new(doc.secrets()))
+        }
+    };
     logging.mask(redactor.clone());
-    let config: LoadConfig = shipgate_cli::required_section(&doc, "load")?;
     let timeout = config.timeout;
-    let plan = Plan::from_config(&config.with(overrides(args)))
-        .map_err(|e| Failure::usage(format!("{}: [load]", doc.path().display()), e))?;
+    let plan =
+        Plan::from_config(&config.with(overrides(args))).map_err(|e| Failure::usage(source, e))?;
     let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
         request_timeout: timeout,
         ..Default::default()
@@ -198,7 +214,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let mut lines = vec![
         (
             "configuration".to_owned(),
-            args.config.config.display().to_string(),
+            args.url.as_ref().map_or_else(
+                || args.config.config.display().to_string(),
+                |url| format!("GET {url} (no file)"),
+            ),
         ),
         (
             "environment".to_owned(),
@@ -209,7 +228,27 @@ fn run(args: &Args) -> Result<Code, Failure> {
     emit(&report, &args.outputs, &lines, &redactor)
 }
 
-/// `--host`, and `--users`/`--rate` with `--run-time`, as a change to `[load]`.
+/// The `[load]` of `shipgate-load URL …`: one GET in the shape the flags give. The URL's
+/// password, if it has one, is masked like a configuration secret.
+fn quick(url: &str, args: &Args) -> Result<(LoadConfig, String, Redactor), Failure> {
+    let Some(shape) = overrides(args).shape else {
+        return Err(Failure::usage_msg(format!(
+            "shipgate-load {url}: give --users N or --rate R, and --run-time D"
+        )));
+    };
+    let config = LoadConfig::single_get(url, shape)
+        .map_err(|e| Failure::usage(format!("URL {url:?}"), e))?;
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password.to_owned());
+    Ok((config, url.to_owned(), Redactor::new(password)))
+}
+
+/// `--host`, `--threshold`, and `--users`/`--rate` with `--run-time`, as a change to
+/// `[load]`.
 fn overrides(args: &Args) -> Overrides {
     let shape = match (args.users, args.rate, args.run_time) {
         (Some(users), _, Some(duration)) => Some(ShapeConfig::Constant {
@@ -228,6 +267,7 @@ fn overrides(args: &Args) -> Overrides {
     Overrides {
         host: args.host.clone(),
         shape,
+        thresholds: args.thresholds.clone(),
     }
 }
 

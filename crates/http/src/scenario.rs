@@ -65,6 +65,23 @@ pub struct Step {
 }
 
 impl Step {
+    /// A plain `GET url` with no assertions (so a status of 400 or more fails it).
+    pub fn get(url: &str) -> Result<Self, Error> {
+        Ok(Self {
+            name: None,
+            method: default_method(),
+            url: Template::parse(url)?,
+            headers: BTreeMap::new(),
+            body: None,
+            json: None,
+            capture: BTreeMap::new(),
+            asserts: Vec::new(),
+            retries: 0,
+            retry_delay: default_retry_delay(),
+            parsed_url: std::sync::OnceLock::new(),
+        })
+    }
+
     /// The name shown in reports.
     pub fn display_name(&self) -> String {
         self.name

@@ -63,9 +63,37 @@ pub struct Overrides {
     pub host: Option<String>,
     /// Replaces the shape.
     pub shape: Option<ShapeConfig>,
+    /// Added to the section's thresholds.
+    pub thresholds: Vec<String>,
 }
 
 impl LoadConfig {
+    /// A load test without a file: one user class sending `GET url` with no think
+    /// time, in `shape` (as `oha URL` or `hey URL`).
+    pub fn single_get(url: &str, shape: ShapeConfig) -> Result<Self, shipgate_http::Error> {
+        Ok(Self {
+            host: None,
+            vars: BTreeMap::new(),
+            shape,
+            graceful_stop: thirty_seconds(),
+            thresholds: Vec::new(),
+            timeout: thirty_seconds(),
+            users: vec![UserConfig {
+                name: "get".to_owned(),
+                weight: None,
+                fixed_count: None,
+                think: ThinkConfig::default(),
+                sequential: false,
+                on_start: Vec::new(),
+                on_stop: Vec::new(),
+                tasks: vec![TaskConfig {
+                    weight: 1,
+                    request: Step::get(url)?,
+                }],
+            }],
+        })
+    }
+
     /// The section with `overrides` applied.
     pub fn with(mut self, overrides: Overrides) -> Self {
         if let Some(host) = overrides.host {
@@ -74,6 +102,7 @@ impl LoadConfig {
         if let Some(shape) = overrides.shape {
             self.shape = shape;
         }
+        self.thresholds.extend(overrides.thresholds);
         self
     }
 }

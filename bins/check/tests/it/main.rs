@@ -340,11 +340,17 @@ fn the_binary_generates_its_man_page_and_completions_from_its_flags() {
     assert_eq!(man.status.code(), Some(0));
     let man = String::from_utf8(man.stdout).unwrap();
     assert!(man.contains(".TH shipgate-check 1"), "{man}");
-    assert!(man.contains("\\-\\-only"), "every flag is documented: {man}");
+    assert!(
+        man.contains("\\-\\-only"),
+        "every flag is documented: {man}"
+    );
     let bash = run(&["--generate-completions", "bash"]);
     assert_eq!(bash.status.code(), Some(0));
     let bash = String::from_utf8(bash.stdout).unwrap();
-    assert!(bash.contains("complete -F") && bash.contains("--markdown"), "{bash}");
+    assert!(
+        bash.contains("complete -F") && bash.contains("--markdown"),
+        "{bash}"
+    );
     let unknown = run(&["--generate-completions", "tcsh"]);
     assert_eq!(unknown.status.code(), Some(2));
 }

@@ -389,3 +389,61 @@ async fn a_report_that_cannot_be_written_after_the_run_exits_1_and_says_what_was
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Aggregated"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_alone_runs_a_get_load_test_without_a_file_and_masks_its_password() {
+    let port = demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("quick.json");
+    let run = |url: String, threshold: &str, json: &Path| {
+        tokio::process::Command::new(BIN)
+            .current_dir(dir.path()) // no shipgate.toml here
+            .env_remove("SHIPGATE_CONFIG")
+            .args([
+                &url,
+                "--users",
+                "4",
+                "--run-time",
+                "1s",
+                "--progress",
+                "10s",
+            ])
+            .args(["--threshold", threshold, "--json"])
+            .arg(json)
+            .output()
+    };
+    let ok = run(
+        format!("http://probe:s3cret-pass@127.0.0.1:{port}/health"),
+        "error_rate < 1%",
+        &json,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(!text(&ok).contains("s3cret-pass"), "{}", text(&ok));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(!summary.to_string().contains("s3cret-pass"));
+    let total = summary["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Aggregated")
+        .unwrap();
+    assert!(total["requests"].as_u64().unwrap() > 10, "{total}");
+
+    // A path that answers 404: every request fails, and the threshold says so.
+    let missing = run(
+        format!("http://127.0.0.1:{port}/no-such-page"),
+        "error_rate < 1%",
+        &dir.path().join("missing.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("FAIL  error_rate < 1%"),
+        "{}",
+        text(&missing)
+    );
+}
