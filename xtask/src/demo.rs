@@ -123,6 +123,7 @@ pub(crate) fn run() -> Result<(), Failed> {
     if !status.success() {
         failed.push(format!("shipgate-notify test ({status})"));
     }
+    failed.extend(readme(&root, &out, &app.addr)?);
     drop(app);
     println!("reports written to {}", out.display());
     if failed.is_empty() {
@@ -133,6 +134,54 @@ pub(crate) fn run() -> Result<(), Failed> {
             failed.join(", ")
         )))
     }
+}
+
+/// Runs the README's first shipgate.toml (the TOML block after `<!-- readme-config -->`)
+/// against the demo app with the README's three CI commands (the load test shortened);
+/// returns what failed.
+fn readme(root: &Path, out: &Path, addr: &str) -> Result<Vec<String>, Failed> {
+    let text = std::fs::read_to_string(root.join("README.md"))
+        .map_err(|e| Failed(format!("cannot read README.md: {e}")))?;
+    let block = text
+        .split_once("<!-- readme-config -->")
+        .and_then(|(_, rest)| rest.split_once("```toml\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(toml, _)| toml)
+        .ok_or_else(|| {
+            Failed("README.md has no ```toml block after <!-- readme-config -->".into())
+        })?;
+    let config = out.join("readme.toml");
+    std::fs::write(&config, block)
+        .map_err(|e| Failed(format!("cannot write {}: {e}", config.display())))?;
+    let commands: [(&str, &[&str]); 3] = [
+        ("shipgate-check", &["pre"]),
+        ("shipgate-check", &["post"]),
+        (
+            "shipgate-load",
+            &["--users", "5", "--run-time", "2s", "--progress", "1s"],
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (bin, args) in commands {
+        let mut cmd = Cmd::new(root.join("target/debug").join(bin))
+            .args(args)
+            .args(["--env", "production", "--config"])
+            .args([&config])
+            .into_command();
+        cmd.env("BASE_URL", format!("http://{addr}"))
+            .env("SECRET_KEY", SECRET_KEY);
+        eprintln!(
+            "$ {bin} {} --env production --config README.md's shipgate.toml",
+            args.join(" ")
+        );
+        let status = cmd
+            .status()
+            .map_err(|e| Failed(format!("cannot run {bin}: {e}")))?;
+        if !status.success() {
+            failed.push(format!("README: {bin} {} ({status})", args.join(" ")));
+        }
+    }
+    Ok(failed)
 }
 
 /// The demo app as a child process, killed on drop.
