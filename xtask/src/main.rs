@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo xtask setup   install what the tests need (pinned; --check only reports)
-//! cargo xtask ci      fmt --check, invariants, clippy -D warnings, docs, demo, tests
+//! cargo xtask tidy    file length, sleeps in tests, String errors in public APIs
+//! cargo xtask ci      fmt --check, tidy, invariants, clippy -D warnings, docs, demo, tests
 //! cargo xtask test    the whole test suite (nextest, then doctests)
 //! cargo xtask demo    start the demo app on loopback, run shipgate against it, write reports
 //! cargo xtask bench   benchmarks against named peers (stats, load)
@@ -13,6 +14,7 @@ mod demo;
 mod invariants;
 mod run;
 mod setup;
+mod tidy;
 
 use std::process::ExitCode;
 
@@ -26,7 +28,10 @@ commands:
           (postgresql, mariadb-server, redis-server, nginx, chromium), pinned
           PyPI packages (osmem-server, aiosmtpd) and cargo-nextest. Idempotent.
           `setup --check` only reports. test, demo and ci run it first
-  ci      everything CI checks: fmt --check, architecture invariants, clippy
+  tidy    shape rules: no source file over 600 lines outside tests, no sleep in
+          a test without `// tidy: …` saying why, no Result<_, String> in a
+          public library signature
+  ci      everything CI checks: fmt --check, tidy, architecture invariants, clippy
           -D warnings, docs with warnings denied, the demo, then the tests
   test    the whole test suite: cargo nextest (profile ci), then doctests.
           Tests start real PostgreSQL, MariaDB, Redis, nginx, an SMTP and an
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Some("ci") => setup::ensure().and_then(|()| ci()),
         Some("test") => setup::ensure().and_then(|()| test()),
         Some("demo") => setup::ensure().and_then(|()| demo::run()),
+        Some("tidy") => tidy::check(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("dist") => dist(),
         Some("-h" | "--help" | "help") => {
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
 
 fn ci() -> Result<(), Failed> {
     Cmd::cargo(["fmt", "--all", "--", "--check"]).run()?;
+    tidy::check()?;
     invariants::check()?;
     Cmd::cargo([
         "clippy",

@@ -151,6 +151,7 @@ fn ours(
         let probe = tokio::spawn(async {
             let mut rss = Vec::new();
             for _ in 0..SECONDS {
+                // tidy: pacing, not synchronisation (one memory sample per second).
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 rss.push(rss_mib());
             }
@@ -288,6 +289,7 @@ fn main() {
         let live = engine.live();
         let peak = runtime.block_on(async {
             let probe = tokio::spawn(async move {
+                // tidy: pacing, not synchronisation (memory measured mid-run).
                 tokio::time::sleep(Duration::from_millis(2500)).await;
                 (live.users(), rss_mib())
             });

@@ -205,6 +205,7 @@ async fn a_smoke_scenario_retries_until_the_service_is_healthy() {
     // The service comes up 600 ms after the check starts.
     let port = shipgate_testkit::free_port();
     tokio::spawn(async move {
+        // tidy: pacing, not synchronisation (the service starts late on purpose).
         tokio::time::sleep(Duration::from_millis(600)).await;
         let app = shipgate_demo_app::App::build(Options::default())
             .await

@@ -46,6 +46,8 @@ enum Step {
 struct Scripted {
     addr: std::net::SocketAddr,
     accepted: Arc<AtomicUsize>,
+    /// How many connections the server has closed (their sockets dropped).
+    closed: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Scripted {
@@ -54,16 +56,33 @@ impl Scripted {
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
         let count = accepted.clone();
+        let (closed_tx, closed) = tokio::sync::watch::channel(0);
+        let closed_tx = Arc::new(closed_tx);
         tokio::spawn(async move {
             for script in scripts {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(play(stream, script));
+                let closed_tx = closed_tx.clone();
+                tokio::spawn(async move {
+                    play(stream, script).await;
+                    // `play` dropped the stream: the FIN is on its way.
+                    closed_tx.send_modify(|n| *n += 1);
+                });
             }
         });
-        Self { addr, accepted }
+        Self {
+            addr,
+            accepted,
+            closed,
+        }
+    }
+
+    /// Waits until the server has closed `n` connections.
+    async fn closed(&self, n: usize) {
+        let mut closed = self.closed.clone();
+        closed.wait_for(|c| *c >= n).await.unwrap();
     }
 
     fn url(&self, path: &str) -> String {
@@ -94,6 +113,7 @@ async fn play(mut stream: TcpStream, script: Vec<Step>) {
                 for b in bytes.as_bytes() {
                     stream.write_all(&[*b]).await.unwrap();
                     stream.flush().await.unwrap();
+                    // tidy: pacing, not synchronisation (the response arrives in pieces).
                     tokio::time::sleep(Duration::from_micros(200)).await;
                 }
             }
@@ -214,8 +234,8 @@ async fn an_idle_connection_the_peer_dropped_is_replaced() {
     .await;
     let mut s = session(Duration::from_secs(5));
     s.send(&request("POST", &server.url("/1"))).await.unwrap();
-    // Let the FIN arrive.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The server has closed it (on loopback, the FIN is queued to us by the close).
+    server.closed(1).await;
     let second = s.send(&request("POST", &server.url("/2"))).await.unwrap();
     assert_eq!(&second.body[..], b"hello");
     assert_eq!(server.accepted(), 2);

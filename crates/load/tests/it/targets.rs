@@ -193,6 +193,7 @@ async fn a_target_killed_mid_run_gives_errors_by_kind_and_the_run_ends_on_time()
     );
     let p = plan(&text);
     let killer = tokio::spawn(async move {
+        // tidy: pacing, not synchronisation (the target dies mid-run on purpose).
         tokio::time::sleep(Duration::from_millis(800)).await;
         kill_tx.send(()).unwrap();
     });
