@@ -98,6 +98,16 @@ fn ci() -> Result<(), Failed> {
         "warnings",
     ])
     .run()?;
+    // The checks embedded without their heavy clients: builds, and refuses those kinds.
+    Cmd::cargo([
+        "test",
+        "--locked",
+        "--package",
+        "shipgate-checks",
+        "--no-default-features",
+        "--lib",
+    ])
+    .run()?;
     Cmd::cargo(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings")
         .run()?;

@@ -21,10 +21,26 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+#[cfg(feature = "database")]
+use crate::kinds::DatabaseCheck;
+#[cfg(feature = "elasticsearch")]
+use crate::kinds::ElasticsearchCheck;
+#[cfg(feature = "redis")]
+use crate::kinds::RedisCheck;
+#[cfg(feature = "tls")]
+use crate::kinds::TlsCheck;
 use crate::kinds::{
-    CommandCheck, DatabaseCheck, DjangoCheck, DnsCheck, ElasticsearchCheck, EnvCheck, FileCheck,
-    HttpCheck, RedisCheck, SmokeCheck, SystemCheck, TcpCheck, TlsCheck,
+    CommandCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck, SmokeCheck, SystemCheck,
+    TcpCheck,
 };
+
+/// The error for a kind whose cargo feature this build of shipgate-checks lacks.
+#[allow(dead_code)]
+fn disabled<E: de::Error>(kind: &str) -> E {
+    E::custom(format!(
+        "the `{kind}` check kind is not in this build: it needs shipgate-checks' `{kind}` cargo feature"
+    ))
+}
 
 fn default_timeout() -> Duration {
     Duration::from_secs(5)
@@ -124,14 +140,18 @@ pub enum CheckKind {
     /// Disk, memory and load.
     System(SystemCheck),
     /// A database: connection, version, pending migrations.
+    #[cfg(feature = "database")]
     Database(DatabaseCheck),
     /// Redis: round trip and memory.
+    #[cfg(feature = "redis")]
     Redis(RedisCheck),
     /// A TLS certificate.
+    #[cfg(feature = "tls")]
     Tls(TlsCheck),
     /// Django's deploy checks on a settings dump.
     Django(DjangoCheck),
     /// Elasticsearch cluster health.
+    #[cfg(feature = "elasticsearch")]
     Elasticsearch(ElasticsearchCheck),
     /// Ordered HTTP steps.
     Smoke(SmokeCheck),
@@ -223,11 +243,23 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "command" => Some(CheckKind::Command(map.next_value()?)),
                 "file" => Some(CheckKind::File(map.next_value()?)),
                 "system" => Some(CheckKind::System(map.next_value()?)),
+                #[cfg(feature = "database")]
                 "database" => Some(CheckKind::Database(map.next_value()?)),
+                #[cfg(not(feature = "database"))]
+                "database" => return Err(disabled("database")),
+                #[cfg(feature = "redis")]
                 "redis" => Some(CheckKind::Redis(map.next_value()?)),
+                #[cfg(not(feature = "redis"))]
+                "redis" => return Err(disabled("redis")),
+                #[cfg(feature = "tls")]
                 "tls" => Some(CheckKind::Tls(map.next_value()?)),
+                #[cfg(not(feature = "tls"))]
+                "tls" => return Err(disabled("tls")),
                 "django" => Some(CheckKind::Django(map.next_value()?)),
+                #[cfg(feature = "elasticsearch")]
                 "elasticsearch" => Some(CheckKind::Elasticsearch(map.next_value()?)),
+                #[cfg(not(feature = "elasticsearch"))]
+                "elasticsearch" => return Err(disabled("elasticsearch")),
                 "smoke" => Some(CheckKind::Smoke(map.next_value()?)),
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
             };
@@ -256,5 +288,33 @@ impl<'de> Visitor<'de> for SpecVisitor {
             recommendation,
             kind,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Doc {
+        #[allow(dead_code)]
+        pre: Vec<CheckSpec>,
+    }
+
+    /// Built without the `redis` feature (`cargo xtask ci` runs this build), a redis
+    /// check is refused with the feature to enable; with it, it parses.
+    #[test]
+    fn a_kind_without_its_feature_is_refused_naming_the_feature() {
+        let text = "[[pre]]\nname = \"cache\"\nredis = { url = \"redis://127.0.0.1\" }\n";
+        let parsed = toml::from_str::<Doc>(text);
+        if cfg!(feature = "redis") {
+            parsed.unwrap();
+        } else {
+            let err = parsed.unwrap_err().to_string();
+            assert!(
+                err.contains("needs shipgate-checks' `redis` cargo feature"),
+                "{err}"
+            );
+        }
     }
 }

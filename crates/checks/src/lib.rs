@@ -13,6 +13,22 @@
 //! check ends in a [`shipgate_report::Finding`]; a check with `severity = "warn"` only
 //! warns, and an `optional` one that cannot reach its target only warns.
 //!
+//! # Cargo features
+//!
+//! Every family of kinds that pulls in a heavy client has a feature, all on by default;
+//! embed only what you use with `default-features = false, features = [...]`. A kind
+//! whose feature is off is refused when the configuration is read, naming the feature.
+//!
+//! | feature | kinds | pulls in |
+//! |---|---|---|
+//! | `database` | `database` (connection, version, pending migrations) | sqlx (PostgreSQL, MySQL/MariaDB, SQLite), sha2 |
+//! | `redis` | `redis` | fred |
+//! | `elasticsearch` | `elasticsearch` | elasticsearch (rustls) |
+//! | `tls` | `tls` (certificate expiry, chain, name) | rustls, tokio-rustls, webpki-roots, x509-parser |
+//!
+//! `env`, `http`, `tcp`, `dns`, `command`, `file`, `system`, `django` and `smoke` are
+//! always there.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use shipgate_checks::{ChecksConfig, Context, RunConfig, run};
@@ -36,11 +52,18 @@ mod select;
 
 pub use config::{CheckKind, CheckSpec, ChecksConfig, ChecksSettings, Severity};
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "redis")]
+pub use kinds::RedisCheck;
+#[cfg(feature = "tls")]
+pub use kinds::TlsCheck;
 pub use kinds::{
-    CommandCheck, DatabaseCheck, DjangoCheck, DnsCheck, ElasticsearchCheck, EnvCheck, FileCheck,
-    Framework, Health, HttpCheck, ManifestCheck, MigrationsSpec, RedisCheck, SmokeCheck, Statuses,
-    SystemCheck, TcpCheck, TlsCheck,
+    CommandCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck, ManifestCheck, SmokeCheck,
+    Statuses, SystemCheck, TcpCheck,
 };
+#[cfg(feature = "database")]
+pub use kinds::{DatabaseCheck, Framework, MigrationsSpec};
+#[cfg(feature = "elasticsearch")]
+pub use kinds::{ElasticsearchCheck, Health};
 pub use observation::{Observation, StepObservation, Verdict};
 pub use runner::{Context, RunConfig, check_service, run, validate};
 pub use select::{env_secrets, select};

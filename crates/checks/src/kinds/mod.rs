@@ -1,33 +1,43 @@
 //! One module per kind of check.
 
 mod command;
+#[cfg(feature = "database")]
 mod database;
 mod django;
+#[cfg(feature = "elasticsearch")]
 mod elasticsearch;
 mod env;
 mod file;
 mod http;
+#[cfg(feature = "database")]
 mod migrations;
 mod net;
+#[cfg(feature = "redis")]
 mod redis;
 mod smoke;
 mod system;
+#[cfg(feature = "tls")]
 mod tls;
 
 use std::time::Duration;
 
 pub use command::CommandCheck;
+#[cfg(feature = "database")]
 pub use database::{DatabaseCheck, MigrationsSpec};
 pub use django::DjangoCheck;
+#[cfg(feature = "elasticsearch")]
 pub use elasticsearch::{ElasticsearchCheck, Health};
 pub use env::EnvCheck;
 pub use file::{FileCheck, ManifestCheck};
 pub use http::{HttpCheck, Statuses};
+#[cfg(feature = "database")]
 pub use migrations::Framework;
 pub use net::{DnsCheck, TcpCheck};
+#[cfg(feature = "redis")]
 pub use redis::RedisCheck;
 pub use smoke::SmokeCheck;
 pub use system::SystemCheck;
+#[cfg(feature = "tls")]
 pub use tls::TlsCheck;
 
 use crate::Context;
@@ -53,6 +63,7 @@ pub(crate) fn port<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
 use serde::Deserialize as _;
 
 /// Runs one check of any kind. `timeout` is the check's budget, for clients that take one.
+#[cfg_attr(not(feature = "elasticsearch"), allow(unused_variables))]
 pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) -> Observation {
     match kind {
         CheckKind::Env(c) => env::observe(c, ctx),
@@ -62,10 +73,14 @@ pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) 
         CheckKind::Command(c) => command::observe(c, ctx).await,
         CheckKind::File(c) => file::observe(c, ctx).await,
         CheckKind::System(c) => system::observe(c),
+        #[cfg(feature = "database")]
         CheckKind::Database(c) => database::observe(c, ctx).await,
+        #[cfg(feature = "redis")]
         CheckKind::Redis(c) => redis::observe(c).await,
+        #[cfg(feature = "tls")]
         CheckKind::Tls(c) => tls::observe(c, ctx).await,
         CheckKind::Django(c) => django::observe(c, ctx),
+        #[cfg(feature = "elasticsearch")]
         CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
         CheckKind::Smoke(c) => smoke::observe(c, ctx).await,
     }
