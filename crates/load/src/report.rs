@@ -302,20 +302,7 @@ impl Report {
         for (i, interval) in self.intervals.iter().enumerate() {
             total_requests += interval.requests;
             total_failures += interval.failures;
-            for &(v, c) in &interval.latency.buckets {
-                match running.buckets.binary_search_by_key(&v, |b| b.0) {
-                    Ok(j) => running.buckets[j].1 += c,
-                    Err(j) => running.buckets.insert(j, (v, c)),
-                }
-            }
-            if interval.requests > 0 {
-                running.min_us = if running.max_us == 0 {
-                    interval.latency.min_us
-                } else {
-                    running.min_us.min(interval.latency.min_us)
-                };
-                running.max_us = running.max_us.max(interval.latency.max_us);
-            }
+            running.merge(&interval.latency);
             let pcts: String = PERCENTILES
                 .iter()
                 .map(|p| format!("{:.0}", interval.percentile(*p).map_or(0.0, ms)))
