@@ -26,8 +26,9 @@ use tokio_util::sync::CancellationToken;
 /// rate). Every request lands in HDR histograms; thresholds such as `p95 < 500ms` and
 /// `error_rate < 1%` decide the exit code. Ctrl-C stops gracefully.
 ///
-/// Exit codes: 0 every threshold holds, 1 a threshold failed (or --smoke-only found a
-/// failure), 2 a configuration or usage error.
+/// Exit codes: 0 every threshold holds, 1 a threshold failed (with no thresholds: any
+/// request failed; or --smoke-only found a failure; or a report could not be written),
+/// 2 a configuration or usage error (nothing ran).
 ///
 /// Examples:
 ///   shipgate-load http://127.0.0.1:8080/ --users 50 --run-time 30s --threshold "p95 < 200ms"

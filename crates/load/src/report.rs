@@ -66,17 +66,57 @@ impl Report {
         }
     }
 
-    /// 0 when every threshold holds (or there are none), 1 otherwise.
+    /// 0 when every threshold holds, 1 otherwise. With no thresholds, any failed
+    /// request fails the run (as Locust's default exit code on errors): a run is never
+    /// judged a pass without a rule saying how much may fail.
     pub fn exit_code(&self) -> ExitCode {
-        if self.evaluations.iter().all(|e| e.passed) {
+        let passed = if self.evaluations.is_empty() {
+            self.failed_requests().0 == 0
+        } else {
+            self.evaluations.iter().all(|e| e.passed)
+        };
+        if passed {
             ExitCode::Success
         } else {
             ExitCode::Failure
         }
     }
 
+    /// `(failed, total)` requests of the whole run.
+    fn failed_requests(&self) -> (u64, u64) {
+        self.summaries
+            .iter()
+            .find(|s| s.name == shipgate_stats::AGGREGATED)
+            .map_or((0, 0), |s| (s.failures, s.requests))
+    }
+
+    /// The verdict of a run with no thresholds, as the table and reports say it.
+    fn without_thresholds(&self) -> (bool, String) {
+        let (failed, total) = self.failed_requests();
+        if failed == 0 {
+            (
+                true,
+                format!("no thresholds: none of {total} requests failed"),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "no thresholds: {failed} of {total} requests failed (with no thresholds any failure fails the run; allow some with e.g. \"error_rate < 1%\")"
+                ),
+            )
+        }
+    }
+
     /// One finding per threshold, for shipgate-report's renderers.
     pub fn findings(&self) -> Vec<Finding> {
+        if self.evaluations.is_empty() {
+            let (passed, message) = self.without_thresholds();
+            let outcome = if passed { Outcome::Pass } else { Outcome::Fail };
+            return vec![
+                Finding::new("no failed requests", Phase::Load, outcome).with_message(message),
+            ];
+        }
         self.evaluations
             .iter()
             .map(|e| {
@@ -165,6 +205,10 @@ impl Report {
                 "dropped iterations: {} (every virtual user was busy)",
                 self.dropped
             );
+        }
+        if self.evaluations.is_empty() {
+            let (passed, message) = self.without_thresholds();
+            let _ = writeln!(out, "{}  {message}", if passed { "PASS" } else { "FAIL" });
         }
         for e in &self.evaluations {
             let actual = e

@@ -198,7 +198,7 @@ async fn a_target_killed_mid_run_gives_errors_by_kind_and_the_run_ends_on_time()
         kill_tx.send(()).unwrap();
     });
     let start = Instant::now();
-    let result = Engine::new(p, client(Duration::from_secs(2)))
+    let result = Engine::new(p.clone(), client(Duration::from_secs(2)))
         .run(CancellationToken::new())
         .await;
     killer.await.unwrap();
@@ -232,6 +232,18 @@ async fn a_target_killed_mid_run_gives_errors_by_kind_and_the_run_ends_on_time()
             .any(|(_, m)| m.starts_with("Connect")),
         "{:?}",
         result.failures
+    );
+    // No thresholds: failed requests fail the run, and the table says why.
+    let report = Report::new(&p, &result);
+    assert_eq!(report.exit_code(), ExitCode::Failure, "{}", report.table());
+    assert!(
+        report.table().contains(&format!(
+            "FAIL  no thresholds: {} of {} requests failed",
+            all.failed(),
+            all.requests()
+        )),
+        "{}",
+        report.table()
     );
 }
 
