@@ -188,20 +188,7 @@ fn events(send: &SendArgs, default_env: &str) -> Result<Vec<Event>, Failure> {
             text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::usage(format!("cannot read {}", path.display()), e))?;
         }
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Failure::usage("the JSON is not valid", e))?;
-        let items = match value {
-            serde_json::Value::Array(items) => items,
-            one => vec![one],
-        };
-        return items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                serde_json::from_value::<Event>(v)
-                    .map_err(|e| Failure::usage(format!("event {}", i + 1), e))
-            })
-            .collect();
+        return Event::parse_json(&text).map_err(|e| Failure::usage("--json", e));
     }
     let kind: EventKind = parse_enum(send.kind.as_deref().unwrap_or_default(), "--kind")?;
     let severity: Severity = parse_enum(&send.severity, "--severity")?;

@@ -131,6 +131,27 @@ pub(crate) fn secs(t: SystemTime) -> u64 {
 }
 
 impl Event {
+    /// Events as `shipgate-notify send --json` takes them (docs/notification-schema.md):
+    /// one object, or an array of them. A bad one is named by its position, from 1.
+    pub fn parse_json(text: &str) -> Result<Vec<Event>, crate::Error> {
+        use crate::{Error, ErrorKind};
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::with_source(ErrorKind::Config, "the JSON is not valid", e))?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value(v).map_err(|e| {
+                    Error::with_source(ErrorKind::Config, format!("event {}", i + 1), e)
+                })
+            })
+            .collect()
+    }
+
     /// A firing event with no version, details or links.
     pub fn new(
         kind: EventKind,
