@@ -33,7 +33,9 @@ pub enum ErrorKind {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    /// An error of `kind`: for a [`Sender`](crate::Sender) of one's own, whose failures
+    /// should count as the built-in senders' do (a refused connection as `Connect`).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),

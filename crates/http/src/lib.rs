@@ -12,6 +12,9 @@
 //!   (one `write` and one `read` per exchange, parsed in place in the user's task),
 //!   and the pooled client for TLS and HTTP/2.
 //! - [`CookieJar`]: per virtual user; `Secure` cookies only over https.
+//! - [`exchange`]: one step's request built, sent through any [`Sender`] (a session,
+//!   the pooled client, a test's fake), its cookies kept, its assertions checked and
+//!   its captures taken; the one path smoke steps and load-test users share.
 //! - [`Step`] and [`run_steps`]: ordered steps with captures, assertions and retries.
 //!
 //! ```no_run
@@ -35,6 +38,7 @@
 mod client;
 mod cookies;
 mod error;
+mod exchange;
 mod expr;
 mod h1;
 mod jsonpath;
@@ -47,6 +51,7 @@ mod template;
 pub use client::{ClientConfig, HttpClient, Roots};
 pub use cookies::{CookieJar, SetCookie};
 pub use error::{Error, ErrorKind};
+pub use exchange::{Exchange, Failed, MakeSender, Sender, exchange};
 pub use expr::{Assertion, Capture, Cmp, Mismatch};
 pub use jsonpath::JsonPath;
 pub use response::Response;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::Response;
 use crate::client::HttpClient;
 use crate::cookies::CookieJar;
+use crate::exchange::exchange;
 use crate::expr::{Assertion, Capture, Mismatch};
 use crate::retry::Backoff;
 use crate::template::{Template, Vars};
@@ -305,34 +306,13 @@ async fn attempt(
     vars: &mut Vars,
     jar: &mut CookieJar,
 ) -> (StepResult, Option<StatusCode>, Option<Duration>) {
-    let request = match step.build(vars, jar) {
-        Ok(r) => r,
-        Err(e) => return (StepResult::RequestFailed(e), None, None),
+    let done = exchange(&mut client.clone(), step, vars, jar).await;
+    let result = match done.result {
+        Ok(()) => StepResult::Passed,
+        Err(failed) => match failed.mismatches() {
+            Ok(mismatches) => StepResult::AssertionsFailed(mismatches),
+            Err(e) => StepResult::RequestFailed(e),
+        },
     };
-    let uri = request.uri().clone();
-    let response = match client.send(request).await {
-        Ok(r) => r,
-        Err(e) => return (StepResult::RequestFailed(e), None, None),
-    };
-    jar.store(&uri, response.headers());
-    let (status, latency) = (Some(response.status), Some(response.elapsed));
-    if let Err(failures) = step.verify(&response) {
-        return (StepResult::AssertionsFailed(failures), status, latency);
-    }
-    let mut missing = Vec::new();
-    for (name, capture) in &step.capture {
-        match capture.apply(&response) {
-            Some(value) => {
-                vars.insert(name.clone(), value);
-            }
-            None => missing.push(Mismatch::new(format!(
-                "capture `{name}` ({capture}) found nothing"
-            ))),
-        }
-    }
-    if missing.is_empty() {
-        (StepResult::Passed, status, latency)
-    } else {
-        (StepResult::AssertionsFailed(missing), status, latency)
-    }
+    (result, done.status, done.latency)
 }

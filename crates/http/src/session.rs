@@ -133,7 +133,7 @@ impl Session {
 }
 
 /// An owned copy for the pooled client (extensions are not carried).
-fn copy(request: &Request<Bytes>) -> Request<Bytes> {
+pub(crate) fn copy(request: &Request<Bytes>) -> Request<Bytes> {
     let mut copy = Request::new(request.body().clone());
     *copy.method_mut() = request.method().clone();
     *copy.uri_mut() = request.uri().clone();

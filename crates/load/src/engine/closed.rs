@@ -20,9 +20,9 @@ pub(super) struct UserHandle {
     join: tokio::task::JoinHandle<()>,
 }
 
-pub(super) async fn closed(
+pub(super) async fn closed<M: MakeSender>(
     plan: &Arc<Plan>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Shared<M>>,
     cancel: &CancellationToken,
 ) -> (u64, usize, BTreeMap<String, u64>) {
     let (fixed, sequence) = class_order(plan);
@@ -118,9 +118,9 @@ pub(super) async fn pause(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-pub(super) async fn user(
+pub(super) async fn user<M: MakeSender>(
     plan: Arc<Plan>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<M>>,
     class: usize,
     index: usize,
     cancel: CancellationToken,

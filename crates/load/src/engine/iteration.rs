@@ -3,17 +3,17 @@
 use super::*;
 
 /// A virtual user's state that actions read and change.
-pub(super) struct User {
+pub(super) struct User<S> {
     /// Its own connections, kept alive between its requests.
-    pub(super) session: Session,
+    pub(super) session: S,
     pub(super) vars: Vars,
     pub(super) jar: CookieJar,
 }
 
-impl User {
-    pub(super) fn new(shared: &Shared, session: Option<Session>) -> Self {
+impl<S> User<S> {
+    pub(super) fn new<M: MakeSender<Sender = S>>(shared: &Shared<M>, session: Option<S>) -> Self {
         Self {
-            session: session.unwrap_or_else(|| Session::new(&shared.client)),
+            session: session.unwrap_or_else(|| shared.make.make_sender()),
             vars: shared.vars.clone(),
             jar: CookieJar::new(),
         }
@@ -46,93 +46,30 @@ pub(super) fn http_failure_kind(kind: shipgate_http::ErrorKind) -> FailureKind {
 }
 
 /// Runs one action and records it; returns its failure message, if it failed.
-pub(super) async fn execute(
-    shared: &Shared,
+pub(super) async fn execute<M: MakeSender>(
+    shared: &Shared<M>,
     action: &Action,
     endpoint: &Endpoint,
-    user: &mut User,
+    user: &mut User<M::Sender>,
     shard: usize,
     intended: Option<Instant>,
 ) -> Option<TaskFailed> {
     let User { session, vars, jar } = user;
     let sent = Instant::now();
-    let (status, failure, error, bytes_sent, bytes_received) = match action {
-        Action::Custom(_, f) => match f().await {
-            Ok(()) => (None, None, None, 0, 0),
-            Err(e) => (
-                None,
-                Some(task_failure_kind(&*e)),
-                Some(shipgate_report::error_line(&*e)),
-                0,
-                0,
-            ),
-        },
-        Action::Http(step) => match step.build(vars, jar) {
-            Err(e) => (None, Some(FailureKind::Other), Some(e.to_string()), 0, 0),
-            Ok(request) => {
-                let sent_bytes = request.body().len() as u64;
-                match session.send(&request).await {
-                    Ok(response) => {
-                        if response.sets_cookies() {
-                            jar.store(request.uri(), response.headers());
-                        }
-                        let received = response.body.len() as u64;
-                        let status = Some(response.status.as_u16());
-                        match step.verify(&response) {
-                            Ok(()) => {
-                                let mut missing = None;
-                                for (var, capture) in &step.capture {
-                                    match capture.apply(&response) {
-                                        Some(v) => {
-                                            vars.insert(var.clone(), v);
-                                        }
-                                        None => {
-                                            missing = Some(format!(
-                                                "capture {var} ({capture}) found nothing"
-                                            ));
-                                        }
-                                    }
-                                }
-                                match missing {
-                                    None => (status, None, None, sent_bytes, received),
-                                    Some(m) => (
-                                        status,
-                                        Some(FailureKind::Assertion),
-                                        Some(m),
-                                        sent_bytes,
-                                        received,
-                                    ),
-                                }
-                            }
-                            Err(why) => {
-                                let kind = if step.asserts.is_empty() {
-                                    FailureKind::HttpStatus
-                                } else {
-                                    FailureKind::Assertion
-                                };
-                                (
-                                    status,
-                                    Some(kind),
-                                    Some(shipgate_http::Mismatch::join(&why)),
-                                    sent_bytes,
-                                    received,
-                                )
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let kind = http_failure_kind(e.kind());
-                        (
-                            None,
-                            Some(kind),
-                            Some(format!("{kind:?}: {}", short(&e.to_string()))),
-                            sent_bytes,
-                            0,
-                        )
-                    }
-                }
-            }
-        },
+    let (status, failed, bytes_sent, bytes_received) = match action {
+        Action::Custom(_, f) => {
+            let failed = f().await.err().map(|e| TaskFailed {
+                kind: task_failure_kind(&*e),
+                message: shipgate_report::error_line(&*e),
+            });
+            (None, failed, 0, 0)
+        }
+        Action::Http(step) => {
+            let done = exchange(session, step, vars, jar).await;
+            let failed = done.result.err().map(failure);
+            let status = done.status.map(|s| s.as_u16());
+            (status, failed, done.bytes_sent, done.bytes_received)
+        }
     };
     let done = Instant::now();
     let sample = Sample {
@@ -140,14 +77,31 @@ pub(super) async fn execute(
         latency: done - sent,
         from_intended: intended.map(|i| done.saturating_duration_since(i)),
         status,
-        failure,
+        failure: failed.as_ref().map(|f| f.kind),
         bytes_sent,
         bytes_received,
     };
-    shared.record(shard, endpoint, &sample, error.as_ref());
-    failure
-        .zip(error)
-        .map(|(kind, message)| TaskFailed { kind, message })
+    shared.record(
+        shard,
+        endpoint,
+        &sample,
+        failed.as_ref().map(|f| &f.message),
+    );
+    failed
+}
+
+/// How a failed exchange counts, and its message as the failures table groups it.
+fn failure(failed: Failed) -> TaskFailed {
+    let (kind, message) = match failed {
+        Failed::Invalid(e) => (FailureKind::Other, e.to_string()),
+        Failed::Request(e) => {
+            let kind = http_failure_kind(e.kind());
+            (kind, format!("{kind:?}: {}", short(&e.to_string())))
+        }
+        Failed::Status(m) => (FailureKind::HttpStatus, m.to_string()),
+        Failed::Assertions(m) | Failed::Captures(m) => (FailureKind::Assertion, Mismatch::join(&m)),
+    };
+    TaskFailed { kind, message }
 }
 
 /// The part of an error message worth grouping by (no per-request numbers).

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shipgate_http::{CookieJar, HttpClient, Session, Vars};
+use shipgate_http::{CookieJar, Failed, HttpClient, MakeSender, Mismatch, Vars, exchange};
 use shipgate_stats::{EndpointId, FailureKind, Recent, Recorder, Sample, Snapshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,12 +35,19 @@ pub struct RunResult {
 }
 
 /// Live numbers while a run goes on.
-#[derive(Clone)]
-pub struct Live {
-    shared: Arc<Shared>,
+pub struct Live<M: MakeSender = HttpClient> {
+    shared: Arc<Shared<M>>,
 }
 
-impl Live {
+impl<M: MakeSender> Clone for Live<M> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<M: MakeSender> Live<M> {
     /// Everything recorded so far (a copy of the whole run: for the end, not for a
     /// display refreshed every second; see [`Live::recent`]).
     pub fn snapshot(&self) -> Snapshot {
@@ -76,8 +83,9 @@ impl Live {
     }
 }
 
-struct Shared {
-    client: HttpClient,
+struct Shared<M: MakeSender> {
+    /// Makes each user's sender.
+    make: M,
     vars: Vars,
     /// Set when the run starts.
     start: std::sync::OnceLock<Instant>,
@@ -86,12 +94,12 @@ struct Shared {
     /// same order), looked up once here instead of by name per request.
     endpoints: Vec<ClassEndpoints>,
     /// Open model: sessions (connections) of finished iterations, for the next ones.
-    idle_sessions: Mutex<Vec<Session>>,
+    idle_sessions: Mutex<Vec<M::Sender>>,
     failures: Mutex<BTreeMap<(String, String), u64>>,
     active: AtomicU64,
 }
 
-impl Shared {
+impl<M: MakeSender> Shared<M> {
     fn start(&self) -> Instant {
         *self.start.get_or_init(Instant::now)
     }
@@ -133,17 +141,19 @@ struct ClassEndpoints {
     on_stop: Vec<Endpoint>,
 }
 
-/// A run about to start.
-pub struct Engine {
+/// A run about to start, sending through `M`'s senders: [`HttpClient`] makes each
+/// virtual user a [`Session`](shipgate_http::Session) of its own; a test may pass a
+/// fake that answers without a network.
+pub struct Engine<M: MakeSender = HttpClient> {
     plan: Arc<Plan>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<M>>,
 }
 
-impl Engine {
+impl<M: MakeSender> Engine<M> {
     /// Prepares a run (the clock starts at [`Engine::run`]). Call it within the runtime
     /// that will run it (or after `Runtime::enter`), so that the recorders match its
     /// worker threads.
-    pub fn new(mut plan: Plan, client: HttpClient) -> Self {
+    pub fn new(mut plan: Plan, make: M) -> Self {
         // Variables no step captures keep their configured values for the whole run:
         // substitute them once here rather than in every request.
         let captured: std::collections::BTreeSet<String> = plan
@@ -203,7 +213,7 @@ impl Engine {
             })
             .collect();
         let shared = Shared {
-            client,
+            make,
             vars: plan.vars.clone(),
             start: std::sync::OnceLock::new(),
             shards: recorders.into_iter().map(Mutex::new).collect(),
@@ -219,7 +229,7 @@ impl Engine {
     }
 
     /// A handle for progress reporting.
-    pub fn live(&self) -> Live {
+    pub fn live(&self) -> Live<M> {
         Live {
             shared: self.shared.clone(),
         }

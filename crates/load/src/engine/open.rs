@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub(super) async fn open(
+pub(super) async fn open<M: MakeSender>(
     plan: &Arc<Plan>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Shared<M>>,
     cancel: &CancellationToken,
     max_vus: u32,
 ) -> (u64, usize, BTreeMap<String, u64>) {

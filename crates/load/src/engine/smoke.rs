@@ -13,8 +13,8 @@ pub struct SmokeResult {
 
 /// Runs every class's `on_start`, each task once, then `on_stop`, in order with one user
 /// per class, and stops at the first failure: the quick pass before the real load.
-pub async fn smoke(plan: &Plan, client: HttpClient) -> Vec<SmokeResult> {
-    let engine = Engine::new(plan.clone(), client);
+pub async fn smoke<M: MakeSender>(plan: &Plan, make: M) -> Vec<SmokeResult> {
+    let engine = Engine::new(plan.clone(), make);
     let shared = engine.shared;
     let mut out = Vec::new();
     for (i, class) in plan.classes.iter().enumerate() {
