@@ -32,7 +32,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-report",
         ],
     ),
-    ("shipgate-notify", &["shipgate-config", "shipgate-http"]),
+    (
+        "shipgate-notify",
+        &["shipgate-config", "shipgate-http", "shipgate-report"],
+    ),
     (
         "shipgate-load",
         &[

@@ -4,8 +4,10 @@
 //!   and [`ConfigArgs::load`], [`required_section`], [`base_dir`].
 //! - [`LogArgs`] and [`init_logging`]: `--log-format human|json`, `RUST_LOG`, to
 //!   stderr, with the configuration's secrets masked ([`Logging::mask`]).
+//! - [`Meter`]: a long run's progress, a bar on a terminal and lines in a CI log.
 //! - [`runtime()`] and [`cancel_on_ctrl_c`]: the tokio runtime and a graceful Ctrl-C.
-//! - [`write_report`]: a report file written whole or not at all; `-` is stdout.
+//! - [`write_report`]: a report file written whole or not at all; `-` is stdout;
+//!   [`read_input`]: an input file, `-` being stdin.
 //! - [`ReportArgs`]: `--json`, `--junit`, `--markdown`, `--color` for a findings
 //!   report, and [`ReportArgs::emit`], which prints and writes them.
 //! - [`parse`]: clap parsing, plus the hidden `--generate-completions SHELL` and
@@ -45,6 +47,7 @@ mod config;
 mod error;
 mod generate;
 mod logging;
+mod meter;
 mod output;
 mod report;
 mod runtime;
@@ -53,7 +56,8 @@ pub use config::{ConfigArgs, base_dir, required_section};
 pub use error::{BoxError, Chain, Failure, FailureKind};
 pub use generate::parse;
 pub use logging::{LogArgs, LogFormat, Logging, init as init_logging};
-pub use output::write_report;
+pub use meter::Meter;
+pub use output::{read_input, write_report};
 pub use report::{Color, ReportArgs, render};
 pub use runtime::{cancel_on_ctrl_c, runtime};
 

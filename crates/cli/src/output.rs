@@ -19,3 +19,16 @@ pub fn write_report(path: &Path, text: &str) -> Result<(), Failure> {
     shipgate_report::write_atomic(path, text)
         .map_err(|e| Failure::aborted(format!("cannot write {}", path.display()), e))
 }
+
+/// Reads an input file whole; `-` is standard input. A failure is a usage error
+/// (nothing ran yet).
+pub fn read_input(path: &Path) -> Result<String, Failure> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::usage("cannot read standard input", e))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}", path.display()), e))
+}

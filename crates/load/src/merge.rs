@@ -126,6 +126,27 @@ pub fn merge_summaries(
     Ok((merged, thresholds))
 }
 
+/// [`merge_summaries`] over JSON summary files, judged by `thresholds` when any are
+/// given (expressions, as `--threshold` takes them).
+pub fn merge_files(
+    paths: &[std::path::PathBuf],
+    thresholds: &[String],
+) -> Result<(RunResult, Vec<Threshold>), Error> {
+    let mut summaries = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Summary,
+                format!("cannot read {}", path.display()),
+                e,
+            )
+        })?;
+        summaries.push((path.display().to_string(), text));
+    }
+    let chosen = crate::plan::parse_thresholds(thresholds)?;
+    merge_summaries(&summaries, (!chosen.is_empty()).then_some(&chosen[..]))
+}
+
 impl RunResult {
     /// Adds a run that went on at the same time (another generator of a distributed
     /// run): histograms merge exactly, counts add up, the earlier start is kept.

@@ -308,15 +308,7 @@ impl Plan {
                     .collect(),
             })
             .collect();
-        let thresholds = cfg
-            .thresholds
-            .iter()
-            .map(|t| {
-                t.parse::<Threshold>().map_err(|e| {
-                    Error::with_source(ErrorKind::Threshold, format!("threshold {t:?}"), e)
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let thresholds = parse_thresholds(&cfg.thresholds)?;
         let plan = Plan {
             classes,
             shape: shape(&cfg.shape)?,
@@ -420,6 +412,19 @@ fn shape(cfg: &ShapeConfig) -> Result<Shape, Error> {
             }
         }
     })
+}
+
+/// Parses threshold expressions (`p95 < 500ms`, `error_rate < 1%`), naming the one
+/// that is wrong.
+pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>, Error> {
+    exprs
+        .iter()
+        .map(|t| {
+            t.parse::<Threshold>().map_err(|e| {
+                Error::with_source(ErrorKind::Threshold, format!("threshold {t:?}"), e)
+            })
+        })
+        .collect()
 }
 
 /// The order in which weighted classes (or tasks) are handed out: smooth weighted

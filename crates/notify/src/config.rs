@@ -23,6 +23,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use shipgate_config::Secret;
 
+use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventKind, Severity};
 
 fn thirty_minutes() -> Duration {
@@ -193,6 +194,25 @@ impl Route {
 }
 
 impl NotifyConfig {
+    /// Keeps only the channels named (all of them when `names` is empty); a name that is
+    /// not configured is an error that lists the ones that are.
+    pub fn keep_channels(&mut self, names: &[String]) -> Result<(), Error> {
+        if let Some(unknown) = names.iter().find(|n| !self.channels.contains_key(*n)) {
+            let known: Vec<&str> = self.channels.keys().map(String::as_str).collect();
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "channel {unknown:?} is not configured (channels: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        if !names.is_empty() {
+            self.channels.retain(|name, _| names.contains(name));
+        }
+        Ok(())
+    }
+
     /// The channels an event goes to, by name, in configuration order.
     pub fn route(&self, event: &Event) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

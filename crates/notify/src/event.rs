@@ -64,6 +64,70 @@ impl EventKind {
     }
 }
 
+impl EventKind {
+    /// Every kind, in the order documented.
+    pub const ALL: [EventKind; 8] = [
+        EventKind::DeploymentStarted,
+        EventKind::DeploymentSucceeded,
+        EventKind::DeploymentFailed,
+        EventKind::RolledBack,
+        EventKind::CheckFailed,
+        EventKind::ThresholdBreached,
+        EventKind::Alert,
+        EventKind::Test,
+    ];
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| UnknownName::new("kind", text, Self::ALL.map(Self::as_str)))
+    }
+}
+
+impl Severity {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        let all = [Severity::Info, Severity::Warning, Severity::Critical];
+        all.into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| UnknownName::new("severity", text, all.map(Self::as_str)))
+    }
+}
+
+/// A name that is not one of an enumeration's (an event kind, a severity).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not a {what}: expected one of {}", .expected.join(", "))]
+pub struct UnknownName {
+    what: &'static str,
+    given: String,
+    expected: Vec<&'static str>,
+}
+
+impl UnknownName {
+    fn new<const N: usize>(what: &'static str, given: &str, expected: [&'static str; N]) -> Self {
+        Self {
+            what,
+            given: given.to_owned(),
+            expected: expected.to_vec(),
+        }
+    }
+}
+
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

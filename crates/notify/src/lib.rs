@@ -41,5 +41,5 @@ mod state;
 
 pub use config::{ChannelConfig, EmailConfig, EmailTls, NotifyConfig, Route};
 pub use error::{Error, ErrorKind};
-pub use event::{Event, EventKind, Link, Severity, Status};
-pub use notifier::{Decision, Delivery, Notifier};
+pub use event::{Event, EventKind, Link, Severity, Status, UnknownName};
+pub use notifier::{Decision, Delivery, Notifier, deliveries_table};

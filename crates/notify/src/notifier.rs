@@ -33,6 +33,39 @@ pub struct Delivery {
     pub result: Result<u32, Error>,
 }
 
+/// One line per delivery, channel names aligned: `ok    slack  2 event(s), 1 attempt`
+/// or `FAIL  pager  why`.
+pub fn deliveries_table(deliveries: &[Delivery]) -> String {
+    use std::fmt::Write as _;
+    let width = deliveries
+        .iter()
+        .map(|d| d.channel.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for d in deliveries {
+        let _ = match &d.result {
+            Ok(1) => writeln!(
+                out,
+                "ok    {:<width$}  {} event(s), 1 attempt",
+                d.channel, d.events
+            ),
+            Ok(n) => writeln!(
+                out,
+                "ok    {:<width$}  {} event(s), {n} attempts",
+                d.channel, d.events
+            ),
+            Err(e) => writeln!(
+                out,
+                "FAIL  {:<width$}  {}",
+                d.channel,
+                shipgate_report::error_line(e)
+            ),
+        };
+    }
+    out
+}
+
 #[derive(Debug)]
 struct Pending {
     since: u64,

@@ -41,6 +41,18 @@ impl Redactor {
         Self { needles }
     }
 
+    /// A redactor for the password in a URL's userinfo (`https://user:PASSWORD@host/`),
+    /// if it has one: a URL given on a command line is masked like a configured secret.
+    pub fn for_url(url: &str) -> Self {
+        let password = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .and_then(|authority| authority.rsplit_once('@'))
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, password)| password);
+        Self::new(password)
+    }
+
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
@@ -102,6 +114,17 @@ mod tests {
     fn longer_secret_containing_a_shorter_one_is_masked_whole() {
         let r = Redactor::new(["abcd", "abcdefgh"]);
         assert_eq!(r.redact("x abcdefgh y"), format!("x {REDACTED} y"));
+    }
+
+    #[test]
+    fn a_urls_password_is_masked_and_nothing_else() {
+        let r = Redactor::for_url("http://ops:s3cret-pw@127.0.0.1:8080/health?user=ops");
+        assert_eq!(
+            r.redact("GET http://ops:s3cret-pw@127.0.0.1:8080/health failed"),
+            "GET http://ops:[redacted]@127.0.0.1:8080/health failed"
+        );
+        assert!(Redactor::for_url("http://127.0.0.1:8080/a@b:c").is_empty());
+        assert!(Redactor::for_url("http://ops@127.0.0.1/").is_empty());
     }
 
     #[test]

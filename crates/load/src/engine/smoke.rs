@@ -11,6 +11,16 @@ pub struct SmokeResult {
     pub result: Result<Duration, TaskFailed>,
 }
 
+impl std::fmt::Display for SmokeResult {
+    /// `ok    class / name  12ms` or `FAIL  class / name  why`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.result {
+            Ok(d) => write!(f, "ok    {}  {d:?}", self.name),
+            Err(e) => write!(f, "FAIL  {}  {}", self.name, e.message),
+        }
+    }
+}
+
 /// Runs every class's `on_start`, each task once, then `on_stop`, in order with one user
 /// per class, and stops at the first failure: the quick pass before the real load.
 pub async fn smoke<M: MakeSender>(plan: &Plan, make: M) -> Vec<SmokeResult> {
