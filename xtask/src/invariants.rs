@@ -66,6 +66,20 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-report",
         ],
     ),
+    (
+        "shipgate-deploy",
+        &["shipgate-config", "shipgate-http", "shipgate-report"],
+    ),
+    (
+        "shipgate-deploy-cli",
+        &[
+            "shipgate-cli",
+            "shipgate-config",
+            "shipgate-deploy",
+            "shipgate-http",
+            "shipgate-report",
+        ],
+    ),
     // xtask reads the testkit's list of what the tests need, to install it.
     ("xtask", &["shipgate-testkit"]),
 ];

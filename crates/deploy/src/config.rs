@@ -1,0 +1,151 @@
+//! `[deploy]` in shipgate.toml: where state lives, which environments are protected,
+//! the driver, and the steps the team adds.
+//!
+//! ```toml
+//! [deploy]
+//! state_dir = ".shipgate/deploy"      # journals and locks, one directory per environment
+//! protected = ["production"]          # ask for confirmation; refuse to skip health
+//! timeout = "10m"                     # a step's default time limit
+//!
+//! [deploy.driver]
+//! type = "host"                       # releases/<id>/ and an atomic `current` symlink
+//! root = "/srv/shop"
+//! source = "build"                    # copied into releases/<id>/
+//! restart = "systemctl restart shop"  # after every switch
+//! keep = 5                            # releases kept (never the current or previous)
+//!
+//! [[deploy.commands]]                 # before migrate, in order
+//! name = "tests"
+//! run = "pytest -q"
+//! timeout = "15m"
+//!
+//! [deploy.migrate]
+//! run = "python manage.py migrate --noinput"
+//! undo = "python manage.py migrate shop 0041"   # optional
+//!
+//! [deploy.health]                     # after the switch, retried until the deadline
+//! url = "http://127.0.0.1:8000/health"
+//! assert = ["status == 200"]
+//! timeout = "60s"
+//! interval = "1s"
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use shipgate_http::Assertion;
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from(".shipgate/deploy")
+}
+fn ten_minutes() -> Duration {
+    Duration::from_secs(600)
+}
+fn one_minute() -> Duration {
+    Duration::from_secs(60)
+}
+fn one_second() -> Duration {
+    Duration::from_secs(1)
+}
+fn five() -> usize {
+    5
+}
+
+/// The `[deploy]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Journals and locks, one directory per environment (relative to the
+    /// configuration file's directory).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Environments that need confirmation, and where backup and health cannot be
+    /// skipped without `--force`.
+    #[serde(default)]
+    pub protected: Vec<String>,
+    /// A step's time limit unless it sets its own.
+    #[serde(default = "ten_minutes", with = "shipgate_config::duration")]
+    pub timeout: Duration,
+    /// How releases are put in place and switched.
+    pub driver: DriverConfig,
+    /// The team's own steps (tests, collectstatic, a build), before migrate.
+    #[serde(default)]
+    pub commands: Vec<CommandConfig>,
+    /// The migration step.
+    #[serde(default)]
+    pub migrate: Option<CommandConfig>,
+    /// The health wait after the switch.
+    #[serde(default)]
+    pub health: Option<HealthConfig>,
+}
+
+impl DeployConfig {
+    /// Where `environment`'s journals and lock live.
+    pub fn state_dir_for(&self, base_dir: &std::path::Path, environment: &str) -> PathBuf {
+        base_dir.join(&self.state_dir).join(environment)
+    }
+}
+
+/// A command the deployment runs through `sh -c`, in the configuration's directory,
+/// with `SHIPGATE_RELEASE`, `SHIPGATE_ENVIRONMENT` and `SHIPGATE_DEPLOYMENT` set.
+/// On a resume after a crash in its middle it runs again: make it idempotent (a
+/// migration tool is).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandConfig {
+    /// The step's name (`migrate` for `[deploy.migrate]`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The command line.
+    pub run: String,
+    /// The command that reverses it, run when the deployment is rolled back or aborted.
+    #[serde(default)]
+    pub undo: Option<String>,
+    /// Its time limit (default: `[deploy] timeout`).
+    #[serde(default, with = "shipgate_config::duration::option")]
+    pub timeout: Option<Duration>,
+}
+
+/// Which driver, and its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DriverConfig {
+    /// Releases side by side under `root`, switched by an atomic `current` symlink.
+    Host(HostConfig),
+}
+
+/// The `host` driver: the Capistrano layout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Holds `releases/<id>/` and the `current` symlink.
+    pub root: PathBuf,
+    /// A directory copied into `releases/<id>/` when that release is not there yet.
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+    /// Run after every switch (the new release is `current` by then).
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Releases kept; older ones are deleted after a deployment (never the current or
+    /// the previous one).
+    #[serde(default = "five")]
+    pub keep: usize,
+}
+
+/// Health after the switch: a GET retried until it passes or the deadline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// What to GET.
+    pub url: String,
+    /// What the response must meet (default: a status below 400).
+    #[serde(default, rename = "assert")]
+    pub asserts: Vec<Assertion>,
+    /// Give up after this long.
+    #[serde(default = "one_minute", with = "shipgate_config::duration")]
+    pub timeout: Duration,
+    /// Between attempts.
+    #[serde(default = "one_second", with = "shipgate_config::duration")]
+    pub interval: Duration,
+}

@@ -1,0 +1,58 @@
+//! How a release is put in place and made current. One trait, so that the host
+//! driver here and the cloud drivers to come (ECS, Kubernetes) plug into the same
+//! journal, lock and rollback.
+
+mod host;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use host::Host;
+
+use crate::Error;
+
+/// A future a driver returns (boxed, so that drivers can be chosen at run time).
+pub type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// Puts releases in place and switches between them.
+///
+/// Every method is idempotent: after a crash, the deployer calls them again rather
+/// than guess what the dead one had done. [`Driver::current`] is how it tells.
+pub trait Driver: Send + Sync {
+    /// The driver's name, for reports (`host`).
+    fn name(&self) -> &'static str;
+
+    /// The release serving now; none before the first deployment.
+    fn current(&self) -> Result<Option<String>, Error>;
+
+    /// The releases in place, oldest first.
+    fn releases(&self) -> Result<Vec<String>, Error>;
+
+    /// Makes `release` ready to switch to (copies it in place, starts an idle slot).
+    /// Changes nothing that serves traffic.
+    fn prepare<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()>;
+
+    /// Makes `release` the one serving (it must be prepared): the one atomic change a
+    /// rollback reverses.
+    fn switch<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()>;
+
+    /// What follows a switch (a restart, a reload): run after every switch, and again
+    /// after a crash between the switch and its end.
+    fn activate<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()>;
+
+    /// Removes releases beyond the driver's retention, never `keep` (the current and
+    /// the previous release, which a rollback needs). Returns what was removed.
+    fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>>;
+}
+
+/// Whether `id` can name a release: letters, digits, `.`, `_`, `-`, not `.` or `..`,
+/// at most 100 characters (it becomes a directory name).
+pub fn valid_release_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}

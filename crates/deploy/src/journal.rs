@@ -1,0 +1,381 @@
+//! Each deployment's story, one JSON object per line, appended and fsync'd before the
+//! deployer moves on: "step X starting" before a step acts, "step X done" (with what it
+//! changed) after. A deployer killed at any moment leaves a journal that says exactly
+//! how far it got; the next one reads it to resume or to undo.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, ErrorKind};
+
+/// What a step changed, so that it can be undone and never done twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Effect {
+    /// Nothing to undo (checks, health, a command without an undo).
+    None,
+    /// A command ran; `undo` reverses it, if the team gave one.
+    Ran {
+        /// The command that reverses it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<String>,
+    },
+    /// The driver switched from `from` (none on a first deployment) to `to`.
+    Switched {
+        /// The release that was current before.
+        from: Option<String>,
+        /// The release that is current now.
+        to: String,
+    },
+}
+
+/// How a deployment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// Every step passed.
+    Deployed,
+    /// A step failed and what had been done was undone.
+    RolledBack,
+    /// A step failed; nothing had changed, or the undo itself failed (see the journal).
+    Failed,
+    /// An operator aborted an interrupted deployment; what was done was undone.
+    Aborted,
+    /// An operator released it by hand (`unlock`): its changes stay as they are.
+    Abandoned,
+}
+
+impl Ending {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Deployed => "deployed",
+            Ending::RolledBack => "rolled_back",
+            Ending::Failed => "failed",
+            Ending::Aborted => "aborted",
+            Ending::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// One line of a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    /// The first line: what this deployment is.
+    Started {
+        /// The deployment's id.
+        id: String,
+        /// The environment deployed.
+        environment: String,
+        /// The release deployed.
+        release: String,
+        /// Its steps, in order.
+        steps: Vec<String>,
+        /// Who ran it: `user@host pid N`.
+        by: String,
+    },
+    /// A step is about to act.
+    StepStarting {
+        /// The step's name.
+        step: String,
+        /// For the release step: the release serving before it, so that a crash in
+        /// its middle can still be undone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+    },
+    /// A step took effect.
+    StepDone {
+        /// The step's name.
+        step: String,
+        /// What it changed.
+        effect: Effect,
+    },
+    /// A step failed; what it failed with.
+    StepFailed {
+        /// The step's name.
+        step: String,
+        /// Why, as one line.
+        error: String,
+    },
+    /// A step was not run (`--skip`).
+    StepSkipped {
+        /// The step's name.
+        step: String,
+    },
+    /// A step's change is about to be undone.
+    UndoStarting {
+        /// The step's name.
+        step: String,
+    },
+    /// A step's change was undone.
+    UndoDone {
+        /// The step's name.
+        step: String,
+    },
+    /// Undoing a step's change failed.
+    UndoFailed {
+        /// The step's name.
+        step: String,
+        /// Why, as one line.
+        error: String,
+    },
+    /// The deployment was taken over after an interruption.
+    Resumed {
+        /// Who took it over.
+        by: String,
+    },
+    /// The last line.
+    Finished {
+        /// How it ended.
+        ending: Ending,
+    },
+}
+
+/// A journal line: an event and when it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// When, as RFC 3339 UTC.
+    pub at: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// An open journal, appended to by one deployer at a time (the lock sees to that).
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    records: Vec<Record>,
+}
+
+impl Journal {
+    /// Creates the journal of a new deployment; fails if it exists.
+    pub fn create(path: &Path, started: Event) -> Result<Self, Error> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::state("create", dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::state("create", path, e))?;
+        // The new file's name must survive a crash too.
+        if let Some(dir) = path.parent() {
+            sync_directory(dir)?;
+        }
+        let mut journal = Self {
+            path: path.to_owned(),
+            file,
+            records: Vec::new(),
+        };
+        journal.append(started)?;
+        Ok(journal)
+    }
+
+    /// Opens an existing journal to read it and append to it. A last line cut short
+    /// by a crash mid-write is dropped (and truncated away), never misread.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let records = read(path)?;
+        let text = std::fs::read(path).map_err(|e| Error::state("read", path, e))?;
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::state("open", path, e))?;
+        if whole < text.len() {
+            file.set_len(whole as u64)
+                .map_err(|e| Error::state("truncate", path, e))?;
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            records,
+        })
+    }
+
+    /// Appends `event` and waits until it is on disk.
+    pub fn append(&mut self, event: Event) -> Result<(), Error> {
+        let record = Record {
+            at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            event,
+        };
+        let mut line = serde_json::to_string(&record).expect("a journal record serializes");
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| Error::state("append to", &self.path, e))?;
+        self.records.push(record);
+        crate::failpoint::after_journal_write();
+        Ok(())
+    }
+
+    /// Every record so far.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the records say.
+    pub fn state(&self) -> State {
+        State::of(&self.records)
+    }
+}
+
+/// Reads a journal's records; a torn last line (a crash mid-write) is left out.
+pub fn read(path: &Path) -> Result<Vec<Record>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::state("read", path, e))?;
+    let mut out = Vec::new();
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    for (n, line) in complete.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(line).map_err(|e| {
+            Error::with_source(
+                ErrorKind::State,
+                format!("{}:{}: not a journal record", path.display(), n + 1),
+                e,
+            )
+        })?;
+        out.push(record);
+    }
+    Ok(out)
+}
+
+/// Where a step stands, by its journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepState {
+    /// Not started.
+    Pending,
+    /// Started, and neither done nor failed: the deployer died while it acted, so it
+    /// may or may not have taken effect.
+    InDoubt,
+    /// Took effect.
+    Done(Effect),
+    /// Failed.
+    Failed(String),
+    /// Skipped by `--skip`.
+    Skipped,
+    /// Its change was undone.
+    Undone,
+}
+
+/// What a journal says about its deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// The deployment's id.
+    pub id: String,
+    /// The environment.
+    pub environment: String,
+    /// The release it deploys.
+    pub release: String,
+    /// When it started.
+    pub started_at: String,
+    /// Who started it.
+    pub by: String,
+    /// Each step, in order, and where it stands.
+    pub steps: Vec<(String, StepState)>,
+    /// The release serving before the release step acted.
+    pub previous: Option<String>,
+    /// Whether a step failed or an undo began: an interrupted deployment in this
+    /// state is finished by undoing, never by going on.
+    pub undoing: bool,
+    /// How it ended; none while it runs or after a crash.
+    pub ending: Option<Ending>,
+}
+
+impl State {
+    /// Replays records (the first must be `Started`).
+    pub fn of(records: &[Record]) -> Self {
+        let mut state = Self {
+            id: String::new(),
+            environment: String::new(),
+            release: String::new(),
+            started_at: String::new(),
+            by: String::new(),
+            steps: Vec::new(),
+            previous: None,
+            undoing: false,
+            ending: None,
+        };
+        for record in records {
+            let set = |state: &mut Self, step: &str, to: StepState| {
+                if let Some((_, s)) = state.steps.iter_mut().find(|(n, _)| n == step) {
+                    *s = to;
+                }
+            };
+            match &record.event {
+                Event::Started {
+                    id,
+                    environment,
+                    release,
+                    steps,
+                    by,
+                } => {
+                    state.id.clone_from(id);
+                    state.environment.clone_from(environment);
+                    state.release.clone_from(release);
+                    state.started_at.clone_from(&record.at);
+                    state.by.clone_from(by);
+                    state.steps = steps
+                        .iter()
+                        .map(|s| (s.clone(), StepState::Pending))
+                        .collect();
+                }
+                Event::StepStarting { step, previous } => {
+                    set(&mut state, step, StepState::InDoubt);
+                    if previous.is_some() {
+                        state.previous.clone_from(previous);
+                    }
+                }
+                Event::StepDone { step, effect } => {
+                    set(&mut state, step, StepState::Done(effect.clone()));
+                }
+                Event::StepFailed { step, error } => {
+                    set(&mut state, step, StepState::Failed(error.clone()));
+                    state.undoing = true;
+                }
+                Event::StepSkipped { step } => set(&mut state, step, StepState::Skipped),
+                Event::UndoDone { step } => set(&mut state, step, StepState::Undone),
+                Event::UndoStarting { .. } | Event::UndoFailed { .. } => state.undoing = true,
+                Event::Resumed { .. } => {}
+                Event::Finished { ending } => state.ending = Some(*ending),
+            }
+        }
+        state
+    }
+
+    /// The step a crashed deployer was in, or the first it had not reached.
+    pub fn current_step(&self) -> Option<&str> {
+        self.steps
+            .iter()
+            .find(|(_, s)| matches!(s, StepState::InDoubt | StepState::Pending))
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Whether it was interrupted: no ending written.
+    pub fn interrupted(&self) -> bool {
+        self.ending.is_none()
+    }
+}
+
+/// Flushes a directory's entries (a new or renamed file's name) to disk.
+pub(crate) fn sync_directory(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::state("sync", dir, e))
+}

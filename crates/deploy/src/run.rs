@@ -1,0 +1,395 @@
+//! Running a plan under the lock, journaling every step: deploy, resume after a crash,
+//! abort (undo what was done, newest first), roll back to an earlier release.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use shipgate_http::HttpClient;
+use shipgate_report::{Finding, Outcome as Verdict, Phase};
+
+use crate::driver::Driver;
+use crate::journal::{Effect, Ending, Event, Journal, State, StepState};
+use crate::lock::{Holder, Lock};
+use crate::plan::{Plan, StepKind};
+use crate::step::act;
+use crate::undo::{Undone, rolled_back, undo_all};
+use crate::{Error, ErrorKind};
+
+/// What a run needs besides its plan.
+pub struct Context<'a> {
+    /// The deployment.
+    pub plan: &'a Plan,
+    /// Puts releases in place and switches.
+    pub driver: &'a dyn Driver,
+    /// For the health wait.
+    pub http: HttpClient,
+    /// Steps not to run (`--skip`).
+    pub skip: Vec<String>,
+    /// Skip even what a protected environment keeps.
+    pub force: bool,
+    /// A protected environment's operator confirmed (typed the phrase, or
+    /// `--confirm ENV`).
+    pub confirmed: bool,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The deployment's id.
+    pub id: String,
+    /// How it ended.
+    pub ending: Ending,
+    /// One finding per step run or undone, in order.
+    pub findings: Vec<Finding>,
+    /// Its journal.
+    pub journal: PathBuf,
+}
+
+/// The journals of an environment, oldest first.
+pub fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let dir = state_dir.join("deployments");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::state("list", &dir, e)),
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Every past and current deployment of the environment, oldest first.
+pub fn history(state_dir: &Path) -> Result<Vec<State>, Error> {
+    journals(state_dir)?
+        .iter()
+        .map(|p| crate::journal::read(p).map(|r| State::of(&r)))
+        .collect()
+}
+
+/// The latest deployment, if any.
+pub fn latest(state_dir: &Path) -> Result<Option<(PathBuf, State)>, Error> {
+    let Some(path) = journals(state_dir)?.pop() else {
+        return Ok(None);
+    };
+    let state = State::of(&crate::journal::read(&path)?);
+    Ok(Some((path, state)))
+}
+
+fn refuse_unconfirmed(ctx: &Context<'_>, what: &str) -> Result<(), Error> {
+    if ctx.plan.protected && !ctx.confirmed {
+        return Err(Error::new(
+            ErrorKind::Unconfirmed,
+            format!(
+                "{} is protected: {what} needs confirmation (type the phrase on a terminal, \
+                 or pass --confirm {}); nothing was changed",
+                ctx.plan.environment, ctx.plan.environment
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Deploys the plan's release: refuses while another deployment holds the lock or an
+/// interrupted one waits for `resume`/`abort`; on a failure after something changed,
+/// undoes it (newest first) and ends `rolled_back`.
+pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
+    refuse_unconfirmed(ctx, "a deployment")?;
+    ctx.plan.check_skips(&ctx.skip, ctx.force)?;
+    let id = new_id(&ctx.plan.release);
+    let (mut lock, _stale) = Lock::acquire(&ctx.plan.state_dir)?;
+    // Nobody runs now (the lock is ours): an unfinished journal is an interrupted
+    // deployment, and nothing starts over it. A stale record whose deployment
+    // finished (killed after its last line) is harmless.
+    if let Some((_, state)) = latest(&ctx.plan.state_dir)?
+        && state.interrupted()
+    {
+        return Err(interrupted(&state));
+    }
+    lock.claim(&Holder::me(&id))?;
+    let path = ctx
+        .plan
+        .state_dir
+        .join("deployments")
+        .join(format!("{id}.jsonl"));
+    let mut journal = Journal::create(
+        &path,
+        Event::Started {
+            id: id.clone(),
+            environment: ctx.plan.environment.clone(),
+            release: ctx.plan.release.clone(),
+            steps: ctx.plan.steps.iter().map(|s| s.name.clone()).collect(),
+            by: Holder::me(&id).to_string(),
+        },
+    )?;
+    let mut findings = Vec::new();
+    let ending = forward(ctx, &mut journal, &mut findings).await?;
+    finish(ctx, journal, lock, ending, findings).await
+}
+
+/// Finishes an interrupted deployment: steps that took effect are not run again (a
+/// release the driver already serves is not switched again); the step the deployer
+/// died in runs again; one that was being undone is undone to the end.
+pub async fn resume(ctx: &Context<'_>) -> Result<Outcome, Error> {
+    let (path, state, lock) = take_over(ctx)?;
+    let mut journal = Journal::open(&path)?;
+    journal.append(Event::Resumed {
+        by: Holder::me(&state.id).to_string(),
+    })?;
+    let mut findings = Vec::new();
+    let ending = if state.undoing {
+        // It had failed and was being rolled back: finish the rollback.
+        match undo_all(ctx, &mut journal, &mut findings).await? {
+            Undone::Failed => Ending::Failed,
+            _ => Ending::RolledBack,
+        }
+    } else {
+        forward(ctx, &mut journal, &mut findings).await?
+    };
+    finish(ctx, journal, lock, ending, findings).await
+}
+
+/// Ends an interrupted deployment by undoing what it did, newest first.
+pub async fn abort(ctx: &Context<'_>) -> Result<Outcome, Error> {
+    let (path, state, lock) = take_over(ctx)?;
+    let mut journal = Journal::open(&path)?;
+    journal.append(Event::Resumed {
+        by: Holder::me(&state.id).to_string(),
+    })?;
+    let mut findings = Vec::new();
+    let ending = match undo_all(ctx, &mut journal, &mut findings).await? {
+        Undone::Failed => Ending::Failed,
+        Undone::Nothing | Undone::All => Ending::Aborted,
+    };
+    finish(ctx, journal, lock, ending, findings).await
+}
+
+/// Releases an interrupted deployment by hand: its lock record goes and its journal
+/// ends `abandoned`; what it changed stays as it is.
+pub fn unlock(state_dir: &Path) -> Result<Option<State>, Error> {
+    let (lock, _stale) = Lock::acquire(state_dir)?;
+    let mut ended = None;
+    if let Some((path, state)) = latest(state_dir)?
+        && state.interrupted()
+    {
+        Journal::open(&path)?.append(Event::Finished {
+            ending: Ending::Abandoned,
+        })?;
+        ended = Some(state);
+    }
+    lock.release()?;
+    Ok(ended)
+}
+
+/// The release before the one serving now, as the driver lists them.
+pub fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
+    let current = driver.current()?;
+    let releases = driver.releases()?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let at = releases.iter().position(|r| *r == current);
+    Ok(at
+        .and_then(|i| i.checked_sub(1))
+        .map(|i| releases[i].clone()))
+}
+
+fn take_over(ctx: &Context<'_>) -> Result<(PathBuf, State, Lock), Error> {
+    refuse_unconfirmed(ctx, "taking over an interrupted deployment")?;
+    let Some((path, state)) = latest(&ctx.plan.state_dir)? else {
+        return Err(Error::new(
+            ErrorKind::NothingToDo,
+            format!("{} has no deployment to take over", ctx.plan.environment),
+        ));
+    };
+    if !state.interrupted() {
+        return Err(Error::new(
+            ErrorKind::NothingToDo,
+            format!(
+                "the last deployment of {} ({}) was not interrupted: it ended {}",
+                ctx.plan.environment,
+                state.id,
+                state.ending.map_or("?", Ending::as_str)
+            ),
+        ));
+    }
+    let (mut lock, _stale) = Lock::acquire(&ctx.plan.state_dir)?;
+    // Read again under the lock: another operator may have finished it meanwhile.
+    let state = State::of(&crate::journal::read(&path)?);
+    if !state.interrupted() {
+        return Err(Error::new(
+            ErrorKind::NothingToDo,
+            format!("deployment {} was finished meanwhile", state.id),
+        ));
+    }
+    lock.claim(&Holder::me(&state.id))?;
+    Ok((path, state, lock))
+}
+
+fn interrupted(state: &State) -> Error {
+    Error::new(
+        ErrorKind::Interrupted,
+        format!(
+            "deployment {} of {} was interrupted at step {} ({}); \
+             run `shipgate-deploy resume` to finish it or `shipgate-deploy abort` to undo it",
+            state.id,
+            state.release,
+            state.current_step().unwrap_or("-"),
+            state.by
+        ),
+    )
+}
+
+async fn finish(
+    ctx: &Context<'_>,
+    mut journal: Journal,
+    lock: Lock,
+    ending: Ending,
+    mut findings: Vec<Finding>,
+) -> Result<Outcome, Error> {
+    if ending == Ending::Deployed {
+        let mut keep = vec![ctx.plan.release.clone()];
+        keep.extend(journal.state().previous);
+        match ctx.driver.prune(&keep).await {
+            Ok(removed) if !removed.is_empty() => {
+                let mut f = Finding::new("prune", Phase::Deploy, Verdict::Pass);
+                f.message = format!("removed old releases: {}", removed.join(", "));
+                findings.push(f);
+            }
+            Ok(_) => {}
+            Err(e) => findings.push(failed("prune", Duration::ZERO, &e.to_string())),
+        }
+    }
+    journal.append(Event::Finished { ending })?;
+    lock.release()?;
+    Ok(Outcome {
+        id: journal.state().id,
+        ending,
+        findings,
+        journal: journal.path().to_owned(),
+    })
+}
+
+/// Runs the steps not yet done; on a failure, undoes.
+async fn forward(
+    ctx: &Context<'_>,
+    journal: &mut Journal,
+    findings: &mut Vec<Finding>,
+) -> Result<Ending, Error> {
+    for step in &ctx.plan.steps {
+        let state = journal.state();
+        let now = state
+            .steps
+            .iter()
+            .find(|(n, _)| *n == step.name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(StepState::Pending);
+        match now {
+            StepState::Done(_) | StepState::Skipped | StepState::Undone => {
+                let mut f = Finding::new(&step.name, Phase::Deploy, Verdict::Pass);
+                f.message = "done before the interruption".into();
+                findings.push(f);
+                continue;
+            }
+            StepState::Failed(_) => return rolled_back(ctx, journal, findings).await,
+            StepState::InDoubt if matches!(step.kind, StepKind::Release) => {
+                // The deployer died while switching: if the driver serves the release,
+                // the switch took effect; record it rather than switch again (only
+                // what follows a switch, a restart, runs again: it may not have ended).
+                if ctx.driver.current()?.as_deref() == Some(ctx.plan.release.as_str()) {
+                    journal.append(Event::StepStarting {
+                        step: step.name.clone(),
+                        previous: state.previous.clone(),
+                    })?;
+                    if let Err(e) = ctx.driver.activate(&ctx.plan.release).await {
+                        let error = shipgate_report::error_line(&e);
+                        journal.append(Event::StepFailed {
+                            step: step.name.clone(),
+                            error: error.clone(),
+                        })?;
+                        findings.push(failed(&step.name, Duration::ZERO, &error));
+                        return rolled_back(ctx, journal, findings).await;
+                    }
+                    journal.append(Event::StepDone {
+                        step: step.name.clone(),
+                        effect: Effect::Switched {
+                            from: state.previous.clone(),
+                            to: ctx.plan.release.clone(),
+                        },
+                    })?;
+                    let mut f = Finding::new(&step.name, Phase::Deploy, Verdict::Pass);
+                    f.message = format!(
+                        "{} was already serving (switched before the interruption; activated again)",
+                        ctx.plan.release
+                    );
+                    findings.push(f);
+                    continue;
+                }
+            }
+            StepState::InDoubt | StepState::Pending => {}
+        }
+        if ctx.skip.contains(&step.name) {
+            journal.append(Event::StepSkipped {
+                step: step.name.clone(),
+            })?;
+            let mut f = Finding::new(&step.name, Phase::Deploy, Verdict::Skip);
+            f.message = "skipped (--skip)".into();
+            findings.push(f);
+            continue;
+        }
+        let previous = match step.kind {
+            StepKind::Release => match &state.previous {
+                Some(p) => Some(p.clone()),
+                None => ctx.driver.current()?,
+            },
+            _ => None,
+        };
+        journal.append(Event::StepStarting {
+            step: step.name.clone(),
+            previous: previous.clone(),
+        })?;
+        let start = Instant::now();
+        let result = match tokio::time::timeout(step.timeout, act(ctx, step, previous)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("did not finish within {:?}", step.timeout)),
+        };
+        match result {
+            Ok((effect, message)) => {
+                journal.append(Event::StepDone {
+                    step: step.name.clone(),
+                    effect,
+                })?;
+                let mut f = Finding::new(&step.name, Phase::Deploy, Verdict::Pass);
+                f.duration = start.elapsed();
+                f.message = message;
+                findings.push(f);
+            }
+            Err(error) => {
+                journal.append(Event::StepFailed {
+                    step: step.name.clone(),
+                    error: error.clone(),
+                })?;
+                findings.push(failed(&step.name, start.elapsed(), &error));
+                return rolled_back(ctx, journal, findings).await;
+            }
+        }
+    }
+    Ok(Ending::Deployed)
+}
+
+pub(crate) fn failed(name: &str, duration: Duration, message: &str) -> Finding {
+    let mut f = Finding::new(name, Phase::Deploy, Verdict::Fail);
+    f.duration = duration;
+    f.message = message.to_owned();
+    f
+}
+
+/// `20261202T153000Z-v42`: sortable by time, naming its release.
+fn new_id(release: &str) -> String {
+    let t = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let compact: String = t.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{compact}-{release}")
+}

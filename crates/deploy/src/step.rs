@@ -1,0 +1,108 @@
+//! What each kind of step does.
+
+use std::time::{Duration, Instant};
+
+use shipgate_http::HttpClient;
+use shipgate_http::retry::{Attempt, Backoff, retry};
+
+use crate::Error;
+use crate::driver::Driver;
+use crate::journal::Effect;
+use crate::plan::{Step, StepKind};
+use crate::run::Context;
+
+/// Does one step; its effect and a line for the report, or why it failed.
+pub(crate) async fn act(
+    ctx: &Context<'_>,
+    step: &Step,
+    previous: Option<String>,
+) -> Result<(Effect, String), String> {
+    match &step.kind {
+        StepKind::Command { run, undo } => run_command(ctx, run, step.timeout)
+            .await
+            .map(|m| (Effect::Ran { undo: undo.clone() }, m)),
+        StepKind::Release => {
+            let line = |e: Error| shipgate_report::error_line(&e);
+            ctx.driver.prepare(&ctx.plan.release).await.map_err(line)?;
+            switch(ctx.driver, &ctx.plan.release).await.map_err(line)?;
+            let message = match &previous {
+                Some(p) => format!("{} → {}", p, ctx.plan.release),
+                None => format!("{} (the first release)", ctx.plan.release),
+            };
+            Ok((
+                Effect::Switched {
+                    from: previous,
+                    to: ctx.plan.release.clone(),
+                },
+                message,
+            ))
+        }
+        StepKind::Health(h) => health(&ctx.http, h).await.map(|m| (Effect::None, m)),
+        StepKind::Hook(hook) => (hook.0)().await.map(|m| (Effect::None, m)),
+    }
+}
+
+pub(crate) async fn switch(driver: &dyn Driver, release: &str) -> Result<(), Error> {
+    driver.switch(release).await?;
+    driver.activate(release).await
+}
+
+pub(crate) async fn run_command(
+    ctx: &Context<'_>,
+    command: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    let env = [
+        ("SHIPGATE_RELEASE", ctx.plan.release.as_str()),
+        ("SHIPGATE_ENVIRONMENT", ctx.plan.environment.as_str()),
+    ];
+    let done = crate::command::run(command, &ctx.plan.base_dir, &env, timeout)
+        .await
+        .map_err(|e| shipgate_report::error_line(&e))?;
+    if done.success {
+        Ok(format!("`{command}`: {}", done.status))
+    } else if done.tail.is_empty() {
+        Err(format!("`{command}`: {}", done.status))
+    } else {
+        Err(format!("`{command}`: {}: {}", done.status, done.tail))
+    }
+}
+
+async fn health(http: &HttpClient, config: &crate::config::HealthConfig) -> Result<String, String> {
+    let mut step = shipgate_http::Step::get(&config.url).map_err(|e| e.to_string())?;
+    step.asserts.clone_from(&config.asserts);
+    let policy = Backoff::constant(config.interval).within(config.timeout);
+    let start = Instant::now();
+    let (last, attempts) = retry(&policy, |_| {
+        let (http, step) = (http.clone(), &step);
+        async move {
+            let mut vars = shipgate_http::Vars::new();
+            let mut jar = shipgate_http::CookieJar::new();
+            let outcome = shipgate_http::run_step(&http, step, &mut vars, &mut jar).await;
+            if outcome.passed() {
+                Attempt::Done(Ok(outcome.status))
+            } else {
+                let why = match outcome.result {
+                    shipgate_http::StepResult::RequestFailed(e) => shipgate_report::error_line(&e),
+                    shipgate_http::StepResult::AssertionsFailed(m) => {
+                        shipgate_http::Mismatch::join(&m)
+                    }
+                    other => format!("{other:?}"),
+                };
+                Attempt::again(Err(why))
+            }
+        }
+    })
+    .await;
+    match last {
+        Ok(status) => Ok(format!(
+            "healthy after {attempts} attempt(s) in {:.1?} (status {})",
+            start.elapsed(),
+            status.map_or("-".to_owned(), |s| s.as_u16().to_string())
+        )),
+        Err(why) => Err(format!(
+            "not healthy after {attempts} attempt(s) in {:.1?}: {why}",
+            start.elapsed()
+        )),
+    }
+}

@@ -1,0 +1,145 @@
+//! Undoing what a deployment did, newest first, and showing the restored release
+//! healthy.
+
+use std::time::{Duration, Instant};
+
+use shipgate_report::{Finding, Outcome as Verdict, Phase};
+
+use crate::Error;
+use crate::journal::{Effect, Ending, Event, Journal, StepState};
+use crate::plan::StepKind;
+use crate::run::{Context, failed};
+use crate::step::{act, run_command, switch};
+
+/// After a failed step: `RolledBack` when what had changed was undone and the restored
+/// release is healthy, `Failed` when nothing had changed or an undo failed.
+pub(crate) async fn rolled_back(
+    ctx: &Context<'_>,
+    journal: &mut Journal,
+    findings: &mut Vec<Finding>,
+) -> Result<Ending, Error> {
+    Ok(match undo_all(ctx, journal, findings).await? {
+        Undone::All => Ending::RolledBack,
+        Undone::Nothing | Undone::Failed => Ending::Failed,
+    })
+}
+
+/// How an undo went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undone {
+    /// Nothing had taken effect.
+    Nothing,
+    /// Every change was undone (and the restored release is healthy).
+    All,
+    /// An undo failed, or the restored release is not healthy.
+    Failed,
+}
+
+/// Undoes every step that took effect (or may have), newest first; then, if the
+/// release was switched back, waits for health again.
+pub(crate) async fn undo_all(
+    ctx: &Context<'_>,
+    journal: &mut Journal,
+    findings: &mut Vec<Finding>,
+) -> Result<Undone, Error> {
+    let state = journal.state();
+    let mut undone_any = false;
+    let mut all_ok = true;
+    let mut switched_back = false;
+    for (name, step_state) in state.steps.iter().rev() {
+        let Some(step) = ctx.plan.steps.iter().find(|s| &s.name == name) else {
+            continue;
+        };
+        let undo = match (step_state, &step.kind) {
+            (StepState::Done(Effect::Ran { undo: Some(cmd) }), _) => Undo::Run(cmd.clone()),
+            (
+                StepState::InDoubt,
+                StepKind::Command {
+                    undo: Some(cmd), ..
+                },
+            ) => Undo::Run(cmd.clone()),
+            (StepState::Done(Effect::Switched { from: Some(p), .. }), _) => Undo::Switch(p.clone()),
+            (StepState::InDoubt, StepKind::Release) => match &state.previous {
+                Some(p) if ctx.driver.current()?.as_deref() != Some(p.as_str()) => {
+                    Undo::Switch(p.clone())
+                }
+                _ => continue,
+            },
+            (StepState::Done(Effect::Switched { from: None, .. }), _) => {
+                findings.push(failed(
+                    &format!("undo {name}"),
+                    Duration::ZERO,
+                    "the first release has no previous release to switch back to",
+                ));
+                all_ok = false;
+                continue;
+            }
+            (StepState::Done(Effect::Ran { undo: None }), _) => {
+                let mut f = Finding::new(format!("undo {name}"), Phase::Deploy, Verdict::Warn);
+                f.message = "not reversed: the step has no `undo`".into();
+                findings.push(f);
+                continue;
+            }
+            _ => continue,
+        };
+        journal.append(Event::UndoStarting { step: name.clone() })?;
+        let start = Instant::now();
+        let result = match &undo {
+            Undo::Run(cmd) => run_command(ctx, cmd, step.timeout).await,
+            Undo::Switch(to) => switch(ctx.driver, to)
+                .await
+                .map(|()| format!("switched back to {to}"))
+                .map_err(|e| shipgate_report::error_line(&e)),
+        };
+        match result {
+            Ok(message) => {
+                journal.append(Event::UndoDone { step: name.clone() })?;
+                let mut f = Finding::new(format!("undo {name}"), Phase::Deploy, Verdict::Pass);
+                f.duration = start.elapsed();
+                f.message = message;
+                findings.push(f);
+                undone_any = true;
+                switched_back |= matches!(undo, Undo::Switch(_));
+            }
+            Err(error) => {
+                journal.append(Event::UndoFailed {
+                    step: name.clone(),
+                    error: error.clone(),
+                })?;
+                findings.push(failed(&format!("undo {name}"), start.elapsed(), &error));
+                all_ok = false;
+            }
+        }
+    }
+    if switched_back {
+        // After any rollback, the restored release must be shown healthy.
+        for step in &ctx.plan.steps {
+            if let StepKind::Health(_) = step.kind {
+                let start = Instant::now();
+                let name = format!("{} after undo", step.name);
+                match act(ctx, step, None).await {
+                    Ok((_, message)) => {
+                        let mut f = Finding::new(name, Phase::Deploy, Verdict::Pass);
+                        f.duration = start.elapsed();
+                        f.message = message;
+                        findings.push(f);
+                    }
+                    Err(error) => {
+                        findings.push(failed(&name, start.elapsed(), &error));
+                        all_ok = false;
+                    }
+                }
+            }
+        }
+    }
+    Ok(match (all_ok, undone_any) {
+        (false, _) => Undone::Failed,
+        (true, true) => Undone::All,
+        (true, false) => Undone::Nothing,
+    })
+}
+
+enum Undo {
+    Run(String),
+    Switch(String),
+}
