@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use shipgate_cli::{ConfigArgs, LogArgs, ReportArgs};
+use shipgate_deploy::Operation;
 
 /// Deploy a release from the [deploy] section of shipgate.toml, with a journal that
 /// survives a crash, one deployment per environment at a time, and an undo.
@@ -105,6 +106,29 @@ pub(crate) enum Command {
         #[arg(long)]
         yes: bool,
     },
+}
+
+impl Command {
+    /// The operation, its release (none: from the journal), and its flags; none for
+    /// the read-only subcommands.
+    pub(crate) fn operation(&self) -> Option<(Operation, Option<&str>, &Confirm, &ReportArgs)> {
+        Some(match self {
+            Command::Deploy {
+                release,
+                confirm,
+                report,
+                ..
+            } => (Operation::Deploy, Some(release.as_str()), confirm, report),
+            Command::Resume { confirm, report } => (Operation::Resume, None, confirm, report),
+            Command::Abort { confirm, report } => (Operation::Abort, None, confirm, report),
+            Command::Rollback {
+                to,
+                confirm,
+                report,
+            } => (Operation::Rollback, Some(to.as_str()), confirm, report),
+            _ => return None,
+        })
+    }
 }
 
 /// Confirmation for a protected environment.

@@ -4,6 +4,7 @@
 //!   and [`ConfigArgs::load`], [`required_section`], [`base_dir`].
 //! - [`LogArgs`] and [`init_logging`]: `--log-format human|json`, `RUST_LOG`, to
 //!   stderr, with the configuration's secrets masked ([`Logging::mask`]).
+//! - [`confirm`]: a protected change confirmed by a typed phrase or `--confirm NAME`.
 //! - [`Meter`]: a long run's progress, a bar on a terminal and lines in a CI log.
 //! - [`runtime()`] and [`cancel_on_ctrl_c`]: the tokio runtime and a graceful Ctrl-C.
 //! - [`write_report`]: a report file written whole or not at all; `-` is stdout;
@@ -44,6 +45,7 @@
 //! ```
 
 mod config;
+mod confirm;
 mod error;
 mod generate;
 mod logging;
@@ -53,6 +55,7 @@ mod report;
 mod runtime;
 
 pub use config::{ConfigArgs, base_dir, required_section};
+pub use confirm::confirm;
 pub use error::{BoxError, Chain, Failure, FailureKind};
 pub use generate::parse;
 pub use logging::{LogArgs, LogFormat, Logging, init as init_logging};

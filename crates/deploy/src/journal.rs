@@ -274,6 +274,19 @@ pub enum StepState {
     Undone,
 }
 
+impl std::fmt::Display for StepState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepState::Pending => f.write_str("pending"),
+            StepState::InDoubt => f.write_str("in progress (interrupted)"),
+            StepState::Done(_) => f.write_str("done"),
+            StepState::Failed(e) => write!(f, "failed: {e}"),
+            StepState::Skipped => f.write_str("skipped"),
+            StepState::Undone => f.write_str("undone"),
+        }
+    }
+}
+
 /// What a journal says about its deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -370,6 +383,33 @@ impl State {
     /// Whether it was interrupted: no ending written.
     pub fn interrupted(&self) -> bool {
         self.ending.is_none()
+    }
+
+    /// `ended deployed`, or `interrupted at step migrate`.
+    pub fn where_it_stands(&self) -> String {
+        match self.ending {
+            Some(e) => format!("ended {}", e.as_str()),
+            None => format!("interrupted at step {}", self.current_step().unwrap_or("-")),
+        }
+    }
+
+    /// As `status --json` and `history --json` print it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let steps: Vec<serde_json::Value> = self
+            .steps
+            .iter()
+            .map(|(n, st)| serde_json::json!({ "step": n, "state": st.to_string() }))
+            .collect();
+        serde_json::json!({
+            "id": self.id,
+            "environment": self.environment,
+            "release": self.release,
+            "previous": self.previous,
+            "started_at": self.started_at,
+            "by": self.by,
+            "ending": self.ending.map(Ending::as_str),
+            "steps": steps,
+        })
     }
 }
 

@@ -56,5 +56,6 @@ pub use journal::{Effect, Ending, Event, Journal, Record, State, StepState, read
 pub use lock::{Holder, Lock, LockState};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
 pub use run::{
-    Context, Outcome, abort, deploy, history, journals, latest, previous_release, resume, unlock,
+    Context, Operation, Outcome, abort, deploy, history, journals, latest, latest_release,
+    previous_release, resume, rollback_target, unlock,
 };

@@ -72,6 +72,16 @@ pub enum LockState {
     Stale(Holder),
 }
 
+impl std::fmt::Display for LockState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockState::Free => f.write_str("free"),
+            LockState::Held(h) => write!(f, "held by {h}"),
+            LockState::Stale(h) => write!(f, "stale: {h}, which is gone"),
+        }
+    }
+}
+
 impl Lock {
     /// Takes the OS lock of the environment whose state lives in `dir`. Held by a
     /// live process: [`ErrorKind::Locked`], naming it. Returns the record a dead

@@ -45,6 +45,88 @@ pub struct Outcome {
     pub journal: PathBuf,
 }
 
+/// What an operator asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// [`deploy`] the plan's release.
+    Deploy,
+    /// [`resume`] the interrupted deployment.
+    Resume,
+    /// [`abort`] the interrupted deployment.
+    Abort,
+    /// Switch back to an earlier release: [`deploy`] of a [`Plan::rollback_to`] plan.
+    Rollback,
+}
+
+impl Operation {
+    /// `deploy`, `resume`, `abort`, `rollback`: the phrase's first word too.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Operation::Deploy => "deploy",
+            Operation::Resume => "resume",
+            Operation::Abort => "abort",
+            Operation::Rollback => "rollback",
+        }
+    }
+
+    /// Runs it.
+    pub async fn run(self, ctx: &Context<'_>) -> Result<Outcome, Error> {
+        match self {
+            Operation::Deploy | Operation::Rollback => deploy(ctx).await,
+            Operation::Resume => resume(ctx).await,
+            Operation::Abort => abort(ctx).await,
+        }
+    }
+
+    /// Whether `ending` is what was asked for: deployed (or rolled back to the
+    /// target, healthy), or, for abort, everything undone.
+    pub fn succeeded(self, ending: Ending) -> bool {
+        match self {
+            Operation::Abort => ending == Ending::Aborted,
+            _ => ending == Ending::Deployed,
+        }
+    }
+}
+
+impl Error {
+    /// Whether the operation was refused before anything changed (a configuration
+    /// error, a lock, an interrupted deployment, no confirmation).
+    pub fn changed_nothing(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Config
+                | ErrorKind::Locked
+                | ErrorKind::Interrupted
+                | ErrorKind::NothingToDo
+                | ErrorKind::Unconfirmed
+        )
+    }
+}
+
+/// The release `to` names: `previous` is the one before the current release.
+pub fn rollback_target(driver: &dyn Driver, to: &str) -> Result<String, Error> {
+    if to != "previous" {
+        return Ok(to.to_owned());
+    }
+    previous_release(driver)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::NothingToDo,
+            "there is no previous release to roll back to",
+        )
+    })
+}
+
+/// The release of the environment's latest deployment (what resume and abort act on).
+pub fn latest_release(state_dir: &Path) -> Result<String, Error> {
+    match latest(state_dir)? {
+        Some((_, s)) => Ok(s.release),
+        None => Err(Error::new(
+            ErrorKind::NothingToDo,
+            "the environment has no deployment to take over",
+        )),
+    }
+}
+
 /// The journals of an environment, oldest first.
 pub fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let dir = state_dir.join("deployments");
