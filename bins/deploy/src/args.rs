@@ -77,11 +77,19 @@ pub(crate) enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
-    /// Switch back to an earlier release, then wait for health.
+    /// Switch back to an earlier release (application), restore the latest backup
+    /// (database: the writes since it was taken are lost, and the report says when that
+    /// was), or both (full: the application first). Then health again.
     Rollback {
+        /// application, database or full.
+        #[arg(value_enum, default_value = "application")]
+        what: What,
         /// `previous` (the release before the current one) or a release id.
         #[arg(long, default_value = "previous")]
         to: String,
+        /// The backup to restore (default: the environment's latest).
+        #[arg(long, value_name = "ID")]
+        backup: Option<String>,
         #[command(flatten)]
         confirm: Confirm,
         #[command(flatten)]
@@ -125,10 +133,22 @@ impl Command {
                 to,
                 confirm,
                 report,
+                ..
             } => (Operation::Rollback, Some(to.as_str()), confirm, report),
             _ => return None,
         })
     }
+}
+
+/// What a rollback restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum What {
+    /// The previous (or named) release.
+    Application,
+    /// The databases and directories of a backup.
+    Database,
+    /// The release, then the backup.
+    Full,
 }
 
 /// Confirmation for a protected environment.

@@ -12,7 +12,7 @@ use shipgate_cli::Failure;
 use shipgate_deploy::{Context, DeployConfig, Driver, DriverConfig, Hooks, Host, Operation, Plan};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
-use args::{Args, Command};
+use args::{Args, Command, What};
 
 fn main() -> ExitCode {
     let args: Args = shipgate_cli::parse();
@@ -47,17 +47,30 @@ fn run(args: &Args) -> Result<Code, Failure> {
         _ => (Vec::new(), false, false),
     };
     let (op, named, confirm, outputs) = args.command.operation().expect("an operation");
-    let release = match (op, named) {
-        (Operation::Rollback, Some(to)) => shipgate_deploy::rollback_target(&driver, to),
-        (_, Some(release)) => Ok(release.to_owned()),
-        (_, None) => shipgate_deploy::latest_release(&state_dir),
+    let rollback = match &args.command {
+        Command::Rollback { what, backup, .. } => Some((*what, backup.as_deref())),
+        _ => None,
+    };
+    let release = match (op, named, rollback) {
+        (_, _, Some((What::Database, _))) => driver.current().map(|c| c.unwrap_or_default()),
+        (Operation::Rollback, Some(to), _) => shipgate_deploy::rollback_target(&driver, to),
+        (_, Some(release), _) => Ok(release.to_owned()),
+        (_, None, _) => shipgate_deploy::latest_release(&state_dir),
     }
     .map_err(failure)?;
-    let mut plan = Plan::from_config(&config, &env, &release, &base, Hooks::default())
+    let configured = if release.is_empty() {
+        "none"
+    } else {
+        release.as_str()
+    };
+    let plan = Plan::from_config(&config, &env, configured, &base, Hooks::default())
         .map_err(|e| Failure::usage(format!("{}: [deploy]", doc.path().display()), e))?;
-    if op == Operation::Rollback {
-        plan = plan.rollback_to(&release);
-    }
+    let plan = match rollback {
+        None => plan,
+        Some((What::Application, _)) => plan.rollback_to(&release),
+        Some((What::Database, id)) => plan.restore(None, id).map_err(failure)?,
+        Some((What::Full, id)) => plan.restore(Some(&release), id).map_err(failure)?,
+    };
     plan.check_skips(&skip, force).map_err(failure)?;
     if dry_run {
         println!(

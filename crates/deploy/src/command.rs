@@ -103,3 +103,133 @@ fn tail_lines(bytes: &[u8], n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// A program run directly (no shell: URLs and passwords are never re-parsed), with
+/// secrets in its environment rather than its arguments (which `ps` shows), standard
+/// input and output optionally from and to files.
+#[derive(Debug, Default)]
+pub(crate) struct Exec {
+    pub(crate) program: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) stdin: Option<std::path::PathBuf>,
+    pub(crate) stdout: Option<std::path::PathBuf>,
+    pub(crate) timeout: Duration,
+    /// The Debian package that has the program, for the error when it is missing.
+    pub(crate) package: &'static str,
+}
+
+impl Exec {
+    pub(crate) fn new(program: &str, package: &'static str, timeout: Duration) -> Self {
+        Self {
+            program: program.to_owned(),
+            package,
+            timeout,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub(crate) fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Runs it; an exit status other than 0 is an error quoting its stderr's end.
+    pub(crate) async fn run(self) -> Result<String, Error> {
+        let what = format!("{} {}", self.program, self.args.join(" "));
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let open = |path: &Path, write: bool| {
+            let file = if write {
+                std::fs::File::create(path)
+            } else {
+                std::fs::File::open(path)
+            };
+            file.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Backup,
+                    format!("cannot open {}", path.display()),
+                    e,
+                )
+            })
+        };
+        cmd.stdin(match &self.stdin {
+            Some(p) => Stdio::from(open(p, false)?),
+            None => Stdio::null(),
+        });
+        cmd.stdout(match &self.stdout {
+            Some(p) => Stdio::from(open(p, true)?),
+            None => Stdio::piped(),
+        });
+        let mut child = cmd.spawn().map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "`{}` is not installed: apt-get install -y {}",
+                    self.program, self.package
+                )
+            } else {
+                format!("cannot start `{}`", self.program)
+            };
+            Error::with_source(ErrorKind::Backup, hint, e)
+        })?;
+        let pid = child.id();
+        let mut stderr = child.stderr.take().expect("piped");
+        let mut stdout = child.stdout.take();
+        let work = async {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let read_out = async {
+                if let Some(s) = stdout.as_mut() {
+                    let _ = s.read_to_end(&mut out).await;
+                }
+            };
+            let (_, _, status) = tokio::join!(read_out, stderr.read_to_end(&mut err), child.wait());
+            (out, err, status)
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok((out, err, status)) => {
+                let status = status.map_err(|e| {
+                    Error::with_source(ErrorKind::Backup, format!("cannot wait for {what}"), e)
+                })?;
+                if status.success() {
+                    Ok(String::from_utf8_lossy(&out).into_owned())
+                } else {
+                    Err(Error::new(
+                        ErrorKind::Backup,
+                        format!(
+                            "`{}` failed ({}): {}",
+                            self.program,
+                            describe(status),
+                            tail_lines(&err, 5)
+                        ),
+                    ))
+                }
+            }
+            Err(_) => {
+                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                Err(Error::new(
+                    ErrorKind::Backup,
+                    format!(
+                        "`{}` did not finish within {:?} and was killed",
+                        self.program, self.timeout
+                    ),
+                ))
+            }
+        }
+    }
+}

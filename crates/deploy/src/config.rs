@@ -14,6 +14,15 @@
 //! restart = "systemctl restart shop"  # after every switch
 //! keep = 5                            # releases kept (never the current or previous)
 //!
+//! [deploy.backup]                     # first of all, verified, with a manifest
+//! dir = "backups"
+//! keep = 5
+//! max_age = "30d"
+//! items = [
+//!   { name = "db", type = "postgres", url = "${DATABASE_URL}", tables = ["shop_order"] },
+//!   { name = "media", type = "files", path = "media" },
+//! ]
+//!
 //! [[deploy.commands]]                 # before migrate, in order
 //! name = "tests"
 //! run = "pytest -q"
@@ -69,6 +78,9 @@ pub struct DeployConfig {
     pub timeout: Duration,
     /// How releases are put in place and switched.
     pub driver: DriverConfig,
+    /// What to back up before anything changes.
+    #[serde(default)]
+    pub backup: Option<crate::backup::BackupConfig>,
     /// The team's own steps (tests, collectstatic, a build), before migrate.
     #[serde(default)]
     pub commands: Vec<CommandConfig>,

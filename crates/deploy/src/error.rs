@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Unconfirmed,
     /// A driver could not prepare, switch or restart a release.
     Driver,
+    /// A backup could not be taken, verified or restored.
+    Backup,
 }
 
 impl Error {

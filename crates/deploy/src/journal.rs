@@ -24,6 +24,16 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         undo: Option<String>,
     },
+    /// A backup was taken and verified: `<backup dir>/<id>/`.
+    BackedUp {
+        /// The backup's id (the deployment's).
+        id: String,
+    },
+    /// Databases and directories were restored from backup `id`.
+    Restored {
+        /// The backup restored.
+        id: String,
+    },
     /// The driver switched from `from` (none on a first deployment) to `to`.
     Switched {
         /// The release that was current before.

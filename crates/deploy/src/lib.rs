@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backup;
 mod command;
 mod config;
 mod driver;

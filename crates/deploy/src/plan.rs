@@ -35,6 +35,15 @@ pub enum StepKind {
         /// What reverses it, if anything does.
         undo: Option<String>,
     },
+    /// Back up every `[deploy.backup]` item, verified.
+    Backup(crate::backup::BackupConfig),
+    /// Restore a backup (`None`: the environment's latest).
+    Restore {
+        /// What the backup holds.
+        config: crate::backup::BackupConfig,
+        /// Which backup.
+        id: Option<String>,
+    },
     /// The driver prepares the release and switches to it.
     Release,
     /// A GET retried until it passes.
@@ -106,6 +115,13 @@ impl Plan {
         }
         let mut steps = Vec::new();
         let limit = |t: Option<Duration>| t.unwrap_or(config.timeout);
+        if let Some(b) = &config.backup {
+            steps.push(Step {
+                name: "backup".into(),
+                kind: StepKind::Backup(b.clone()),
+                timeout: config.timeout,
+            });
+        }
         if let Some(pre) = hooks.pre {
             steps.push(Step {
                 name: "pre".into(),
@@ -188,6 +204,47 @@ impl Plan {
         plan
     }
 
+    /// A database rollback: restore backup `id` (none: the latest), with `app` first
+    /// switching back to `release` (`rollback full`; the old code meets the new schema
+    /// only for the moment between the two, never the new code the old schema), then
+    /// health and post checks.
+    pub fn restore(&self, release: Option<&str>, id: Option<&str>) -> Result<Self, Error> {
+        let Some(backup) = self.steps.iter().find_map(|s| match &s.kind {
+            StepKind::Backup(b) => Some(b.clone()),
+            _ => None,
+        }) else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a database rollback needs [deploy.backup]",
+            ));
+        };
+        let mut plan = match release {
+            Some(r) => self.rollback_to(r),
+            None => {
+                let mut p = self.rollback_to(&self.release);
+                p.steps.retain(|s| !matches!(s.kind, StepKind::Release));
+                p
+            }
+        };
+        let at = plan
+            .steps
+            .iter()
+            .position(|s| !matches!(s.kind, StepKind::Release))
+            .unwrap_or(plan.steps.len());
+        plan.steps.insert(
+            at,
+            Step {
+                name: "restore".into(),
+                kind: StepKind::Restore {
+                    config: backup,
+                    id: id.map(str::to_owned),
+                },
+                timeout: self.steps[0].timeout,
+            },
+        );
+        Ok(plan)
+    }
+
     /// Checks `--skip` names: each must be a step, and a protected environment keeps
     /// backup and health unless forced.
     pub fn check_skips(&self, skip: &[String], force: bool) -> Result<(), Error> {
@@ -232,6 +289,18 @@ impl Plan {
                     StepKind::Release => {
                         format!("{driver}: prepare {} and switch to it", self.release)
                     }
+                    StepKind::Backup(b) => {
+                        let items: Vec<String> = b
+                            .items
+                            .iter()
+                            .map(|i| format!("{} ({:?})", i.name, i.kind).to_lowercase())
+                            .collect();
+                        format!("back up {} into {}/", items.join(", "), b.dir.display())
+                    }
+                    StepKind::Restore { id, .. } => format!(
+                        "restore backup {} (the writes since it was taken are lost)",
+                        id.as_deref().unwrap_or("(the latest)")
+                    ),
                     StepKind::Health(h) => format!(
                         "GET {} until healthy, every {:?}, for at most {:?}",
                         h.url, h.interval, h.timeout

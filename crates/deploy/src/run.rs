@@ -423,7 +423,7 @@ async fn forward(
             continue;
         }
         let previous = match step.kind {
-            StepKind::Release => match &state.previous {
+            StepKind::Release | StepKind::Backup(_) => match &state.previous {
                 Some(p) => Some(p.clone()),
                 None => ctx.driver.current()?,
             },
@@ -434,10 +434,11 @@ async fn forward(
             previous: previous.clone(),
         })?;
         let start = Instant::now();
-        let result = match tokio::time::timeout(step.timeout, act(ctx, step, previous)).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("did not finish within {:?}", step.timeout)),
-        };
+        let result =
+            match tokio::time::timeout(step.timeout, act(ctx, &state.id, step, previous)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("did not finish within {:?}", step.timeout)),
+            };
         match result {
             Ok((effect, message)) => {
                 journal.append(Event::StepDone {

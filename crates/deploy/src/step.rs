@@ -14,15 +14,56 @@ use crate::run::Context;
 /// Does one step; its effect and a line for the report, or why it failed.
 pub(crate) async fn act(
     ctx: &Context<'_>,
+    id: &str,
     step: &Step,
     previous: Option<String>,
 ) -> Result<(Effect, String), String> {
+    let line = |e: Error| shipgate_report::error_line(&e);
     match &step.kind {
+        StepKind::Backup(config) => {
+            let meta = crate::backup::Meta {
+                id,
+                environment: &ctx.plan.environment,
+                release: &ctx.plan.release,
+                previous_release: previous.as_deref(),
+            };
+            let m = crate::backup::take(config, &ctx.plan.base_dir, &meta, step.timeout)
+                .await
+                .map_err(line)?;
+            let sizes: Vec<String> = m
+                .items
+                .iter()
+                .map(|i| format!("{} {} B", i.name, i.size))
+                .collect();
+            let message = format!("verified backup {}: {}", m.id, sizes.join(", "));
+            Ok((Effect::BackedUp { id: m.id }, message))
+        }
+        StepKind::Restore { config, id: chosen } => {
+            let all = crate::backup::list(config, &ctx.plan.base_dir).map_err(line)?;
+            let found = all.iter().rev().find(|(_, m)| {
+                m.environment == ctx.plan.environment && chosen.as_deref().is_none_or(|c| c == m.id)
+            });
+            let Some((dir, m)) = found else {
+                return Err(format!(
+                    "no backup {} of {} in {}",
+                    chosen.as_deref().unwrap_or("at all"),
+                    ctx.plan.environment,
+                    ctx.plan.base_dir.join(&config.dir).display()
+                ));
+            };
+            crate::backup::restore(config, &ctx.plan.base_dir, dir, step.timeout)
+                .await
+                .map_err(line)?;
+            let message = format!(
+                "restored backup {} taken at {} (before {}): writes since then are lost",
+                m.id, m.created_at, m.release
+            );
+            Ok((Effect::Restored { id: m.id.clone() }, message))
+        }
         StepKind::Command { run, undo } => run_command(ctx, run, step.timeout)
             .await
             .map(|m| (Effect::Ran { undo: undo.clone() }, m)),
         StepKind::Release => {
-            let line = |e: Error| shipgate_report::error_line(&e);
             ctx.driver.prepare(&ctx.plan.release).await.map_err(line)?;
             switch(ctx.driver, &ctx.plan.release).await.map_err(line)?;
             let message = match &previous {

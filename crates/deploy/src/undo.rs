@@ -117,7 +117,7 @@ pub(crate) async fn undo_all(
             if let StepKind::Health(_) = step.kind {
                 let start = Instant::now();
                 let name = format!("{} after undo", step.name);
-                match act(ctx, step, None).await {
+                match act(ctx, "", step, None).await {
                     Ok((_, message)) => {
                         let mut f = Finding::new(name, Phase::Deploy, Verdict::Pass);
                         f.duration = start.elapsed();

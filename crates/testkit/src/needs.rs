@@ -68,6 +68,27 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::Debian {
+            package: "postgresql-client",
+            binaries: &["pg_dump"],
+        },
+        used_by: "shipgate-deploy's PostgreSQL backups (pg_dump, pg_restore, psql)",
+    },
+    Need {
+        source: Source::Debian {
+            package: "mariadb-client",
+            binaries: &["mariadb-dump"],
+        },
+        used_by: "shipgate-deploy's MariaDB backups (mariadb-dump, mariadb)",
+    },
+    Need {
+        source: Source::Debian {
+            package: "sqlite3",
+            binaries: &["sqlite3"],
+        },
+        used_by: "shipgate-deploy's SQLite backups (VACUUM INTO, integrity_check)",
+    },
+    Need {
+        source: Source::Debian {
             package: "chromium",
             binaries: CHROMIUM,
         },

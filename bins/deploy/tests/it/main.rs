@@ -4,6 +4,7 @@
 //! with and without a terminal.
 
 mod crash;
+mod database;
 mod lock;
 mod protected;
 
