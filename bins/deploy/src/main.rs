@@ -9,7 +9,7 @@ mod show;
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::{Context, DeployConfig, Driver, DriverConfig, Hooks, Host, Operation, Plan};
+use shipgate_deploy::{Context, DeployConfig, Hooks, Operation, Plan};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
 use args::{Args, Command, What};
@@ -32,8 +32,8 @@ fn run(args: &Args) -> Result<Code, Failure> {
     };
     let base = args.config.base_dir();
     let state_dir = config.state_dir_for(&base, &env);
-    let DriverConfig::Host(host) = &config.driver;
-    let driver = Host::new(host, &base, config.timeout);
+    let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
+    let driver = &*driver;
     let (skip, force, dry_run) = match &args.command {
         Command::Status { json } => return show::status(&state_dir, *json),
         Command::History { json } => return show::history(&state_dir, *json),
@@ -53,7 +53,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     };
     let release = match (op, named, rollback) {
         (_, _, Some((What::Database, _))) => driver.current().map(|c| c.unwrap_or_default()),
-        (Operation::Rollback, Some(to), _) => shipgate_deploy::rollback_target(&driver, to),
+        (Operation::Rollback, Some(to), _) => shipgate_deploy::rollback_target(driver, to),
         (_, Some(release), _) => Ok(release.to_owned()),
         (_, None, _) => shipgate_deploy::latest_release(&state_dir),
     }
@@ -75,9 +75,9 @@ fn run(args: &Args) -> Result<Code, Failure> {
     if dry_run {
         println!(
             "would deploy {release} to {env} (driver {}):",
-            Driver::name(&driver)
+            driver.name()
         );
-        for line in plan.describe(Driver::name(&driver), &skip) {
+        for line in plan.describe(driver.name(), &skip) {
             println!("{}", redactor.redact(&line));
         }
         return Ok(Code::Success);
@@ -90,7 +90,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
     let ctx = Context {
         plan: &plan,
-        driver: &driver,
+        driver,
         http,
         skip,
         force,

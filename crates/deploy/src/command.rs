@@ -75,17 +75,25 @@ pub(crate) async fn run(
             })
         }
         Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+            if let Some(pid) = pid {
+                kill_group(pid, nix::sys::signal::Signal::SIGKILL);
             }
             Err(Error::new(
                 ErrorKind::Driver,
                 format!("`{command}` did not finish within {timeout:?} and was killed"),
             ))
         }
+    }
+}
+
+/// Signals the process group a child of ours leads (it was spawned with
+/// `process_group(0)`, so its pid is its group's id). Refuses 0 and 1: `killpg(0)`
+/// is our own group, and `killpg(1)` is `kill(-1)`, every process we may signal.
+pub(crate) fn kill_group(pid: u32, signal: nix::sys::signal::Signal) {
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 1
+    {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal);
     }
 }
 
@@ -216,11 +224,8 @@ impl Exec {
                 }
             }
             Err(_) => {
-                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
+                if let Some(pid) = pid {
+                    kill_group(pid, nix::sys::signal::Signal::SIGKILL);
                 }
                 Err(Error::new(
                     ErrorKind::Backup,

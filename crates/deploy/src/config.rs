@@ -43,7 +43,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use shipgate_http::Assertion;
 
 fn default_state_dir() -> PathBuf {
     PathBuf::from(".shipgate/deploy")
@@ -125,6 +124,57 @@ pub struct CommandConfig {
 pub enum DriverConfig {
     /// Releases side by side under `root`, switched by an atomic `current` symlink.
     Host(HostConfig),
+    /// Blue-green behind nginx: two slots on two ports, the upstream rewritten and
+    /// nginx reloaded gracefully.
+    Nginx(NginxConfig),
+}
+
+/// The `nginx` driver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NginxConfig {
+    /// The file shipgate writes (`upstream NAME { server 127.0.0.1:PORT; }`), which
+    /// nginx's configuration includes in its `http` block.
+    pub upstream: PathBuf,
+    /// The upstream's name, as `proxy_pass http://NAME;` says it.
+    #[serde(default = "app")]
+    pub upstream_name: String,
+    /// Reloads nginx gracefully, e.g. `nginx -s reload` or `systemctl reload nginx`.
+    pub reload: String,
+    /// nginx's pid file (its `pid` directive, e.g. `/run/nginx.pid`). With it, a
+    /// switch ends only when the workers that served the old upstream have exited,
+    /// so that every request sent after it reaches the new slot.
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
+    /// Starts the application in the foreground (shipgate keeps it running in its own
+    /// process group), with `SHIPGATE_SLOT`, `SHIPGATE_PORT` and `SHIPGATE_RELEASE`
+    /// set, e.g. `exec ./bin/app --port $SHIPGATE_PORT`.
+    pub start: String,
+    /// The blue slot's port.
+    pub blue: u16,
+    /// The green slot's port.
+    pub green: u16,
+    /// Checked on the new slot's own port before any traffic goes to it.
+    #[serde(default = "health_path")]
+    pub health: String,
+    /// How long a new slot has to become healthy.
+    #[serde(default = "thirty_seconds", with = "shipgate_config::duration")]
+    pub ready_timeout: Duration,
+    /// Stop the old slot this long after a successful deployment (Argo's
+    /// scaleDownDelay); none: keep it running until the next deployment takes its
+    /// slot, so that a rollback is a switch back.
+    #[serde(default, with = "shipgate_config::duration::option")]
+    pub scale_down_delay: Option<Duration>,
+}
+
+fn app() -> String {
+    "app".to_owned()
+}
+fn health_path() -> String {
+    "/health".to_owned()
+}
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// The `host` driver: the Capistrano layout.
@@ -149,11 +199,13 @@ pub struct HostConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthConfig {
-    /// What to GET.
+    /// What to GET (`{{release}}` is the release deployed).
     pub url: String,
-    /// What the response must meet (default: a status below 400).
+    /// What the response must meet (default: a status below 400); `{{release}}` is
+    /// the release deployed, e.g. `header x-app-version == "{{release}}"`, so that
+    /// health also proves the switch took effect.
     #[serde(default, rename = "assert")]
-    pub asserts: Vec<Assertion>,
+    pub asserts: Vec<String>,
     /// Give up after this long.
     #[serde(default = "one_minute", with = "shipgate_config::duration")]
     pub timeout: Duration,

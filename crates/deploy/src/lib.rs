@@ -11,7 +11,10 @@
 //! - [`Lock`]: one deployment per environment; the holder is named; a dead holder's
 //!   lock is stale and taken over only by [`resume`], [`abort`] or [`unlock`].
 //! - [`Driver`]: how a release is put in place and switched; [`Host`] keeps
-//!   `releases/<id>/` and an atomic `current` symlink.
+//!   `releases/<id>/` and an atomic `current` symlink; [`Nginx`] runs blue and green
+//!   slots and switches nginx's upstream with a graceful reload.
+//! - [`backup`]: verified backups with manifests (PostgreSQL, MariaDB, SQLite,
+//!   directories), retention, restore.
 //! - [`deploy`], [`resume`], [`abort`], [`unlock`], [`history`]: the operations.
 //!   A failure after a change undoes what was done, newest first; a step that took
 //!   effect before a crash is never done again.
@@ -19,18 +22,17 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), shipgate_deploy::Error> {
 //! use std::path::Path;
-//! use shipgate_deploy::{Context, DeployConfig, Driver, Ending, Host, Hooks, Plan};
+//! use shipgate_deploy::{Context, DeployConfig, Ending, Hooks, Plan};
 //!
 //! let config: DeployConfig = toml::from_str(r#"
 //!     driver = { type = "host", root = "/srv/shop", source = "build", restart = "systemctl restart shop" }
 //!     migrate = { run = "python manage.py migrate --noinput" }
 //!     health = { url = "http://127.0.0.1:8000/health", timeout = "30s" }
 //! "#).unwrap();
-//! let shipgate_deploy::DriverConfig::Host(host) = &config.driver;
-//! let driver = Host::new(host, Path::new("."), config.timeout);
+//! let driver = shipgate_deploy::driver_for(&config, Path::new("."))?;
 //! let plan = Plan::from_config(&config, "staging", "v42", Path::new("."), Hooks::default())?;
 //! let http = shipgate_http::HttpClient::new(&Default::default()).unwrap();
-//! let ctx = Context { plan: &plan, driver: &driver, http, skip: vec![], force: false, confirmed: false };
+//! let ctx = Context { plan: &plan, driver: &*driver, http, skip: vec![], force: false, confirmed: false };
 //! let outcome = shipgate_deploy::deploy(&ctx).await?;
 //! assert_eq!(outcome.ending, Ending::Deployed);
 //! assert_eq!(driver.current()?.as_deref(), Some("v42"));
@@ -50,8 +52,10 @@ mod run;
 mod step;
 mod undo;
 
-pub use config::{CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig};
-pub use driver::{Driver, DriverFuture, Host, valid_release_id};
+pub use config::{
+    CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig, NginxConfig,
+};
+pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
 pub use journal::{Effect, Ending, Event, Journal, Record, State, StepState, read as read_journal};
 pub use lock::{Holder, Lock, LockState};

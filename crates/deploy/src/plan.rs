@@ -158,6 +158,17 @@ impl Plan {
             timeout: config.timeout,
         });
         if let Some(h) = &config.health {
+            for a in &h.asserts {
+                shipgate_http::Assertion::parse(&a.replace("{{release}}", release)).map_err(
+                    |e| {
+                        Error::with_source(
+                            ErrorKind::Config,
+                            format!("[deploy.health] assert {a:?}"),
+                            e,
+                        )
+                    },
+                )?;
+            }
             steps.push(Step {
                 name: "health".into(),
                 kind: StepKind::Health(h.clone()),

@@ -78,7 +78,9 @@ pub(crate) async fn act(
                 message,
             ))
         }
-        StepKind::Health(h) => health(&ctx.http, h).await.map(|m| (Effect::None, m)),
+        StepKind::Health(h) => health(&ctx.http, h, &ctx.plan.release)
+            .await
+            .map(|m| (Effect::None, m)),
         StepKind::Hook(hook) => (hook.0)().await.map(|m| (Effect::None, m)),
     }
 }
@@ -109,9 +111,18 @@ pub(crate) async fn run_command(
     }
 }
 
-async fn health(http: &HttpClient, config: &crate::config::HealthConfig) -> Result<String, String> {
-    let mut step = shipgate_http::Step::get(&config.url).map_err(|e| e.to_string())?;
-    step.asserts.clone_from(&config.asserts);
+async fn health(
+    http: &HttpClient,
+    config: &crate::config::HealthConfig,
+    release: &str,
+) -> Result<String, String> {
+    let fill = |s: &str| s.replace("{{release}}", release);
+    let mut step = shipgate_http::Step::get(&fill(&config.url)).map_err(|e| e.to_string())?;
+    for a in &config.asserts {
+        let parsed = shipgate_http::Assertion::parse(&fill(a))
+            .map_err(|e| format!("health assertion {a:?}: {e}"))?;
+        step.asserts.push(parsed);
+    }
     let policy = Backoff::constant(config.interval).within(config.timeout);
     let start = Instant::now();
     let (last, attempts) = retry(&policy, |_| {

@@ -25,7 +25,9 @@ pub struct Nginx {
 pub struct NginxBuilder {
     files: Vec<(PathBuf, Vec<u8>)>,
     server_config: String,
+    http_config: String,
     http2: bool,
+    master: bool,
 }
 
 /// What `GET /` serves unless the builder replaces `index.html`.
@@ -43,6 +45,22 @@ impl NginxBuilder {
     pub fn server_config(mut self, directives: &str) -> Self {
         self.server_config.push_str(directives);
         self.server_config.push('\n');
+        self
+    }
+
+    /// Adds nginx directives to the `http` block, e.g. `include upstream.conf;` (a path
+    /// relative to the server's directory, [`Nginx::dir`]).
+    pub fn http_config(mut self, directives: &str) -> Self {
+        self.http_config.push_str(directives);
+        self.http_config.push('\n');
+        self
+    }
+
+    /// Runs a master process and a worker, as production does, so that
+    /// SIGHUP to [`Nginx::pid`] is a graceful reload: new workers take new
+    /// connections, old ones finish what they serve.
+    pub fn master_process(mut self) -> Self {
+        self.master = true;
         self
     }
 
@@ -65,7 +83,7 @@ impl NginxBuilder {
             let conf = dir.path().join("nginx.conf");
             write(
                 &conf,
-                config(dir.path(), port, &self.server_config, self.http2).as_bytes(),
+                config(dir.path(), port, &self, self.http2).as_bytes(),
             )?;
             let mut cmd = Command::new(&bin);
             cmd.arg("-p")
@@ -116,6 +134,11 @@ impl Nginx {
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
+
+    /// The server's directory (its configuration, logs, and files it includes).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 fn write(path: &Path, contents: &[u8]) -> Result<(), Error> {
@@ -127,12 +150,14 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-fn config(dir: &Path, port: u16, server_config: &str, http2: bool) -> String {
+fn config(dir: &Path, port: u16, builder: &NginxBuilder, http2: bool) -> String {
     let d = dir.display();
+    let server_config = &builder.server_config;
+    let master = if builder.master { "on" } else { "off" };
     let mut c = String::new();
     let _ = writeln!(
         c,
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;"
+        "daemon off;\nmaster_process {master};\nworker_processes 1;\npid {d}/nginx.pid;"
     );
     let _ = writeln!(
         c,
@@ -150,6 +175,7 @@ fn config(dir: &Path, port: u16, server_config: &str, http2: bool) -> String {
         "  types {{ text/html html; text/css css; application/json json; text/plain txt; application/javascript js; }}"
     );
     let _ = writeln!(c, "  default_type application/octet-stream;");
+    let _ = writeln!(c, "{}", builder.http_config);
     let listen = if http2 {
         format!("127.0.0.1:{port} http2")
     } else {

@@ -3,6 +3,7 @@
 //! kills it mid-step), two deployers racing for one lock, a protected environment
 //! with and without a terminal.
 
+mod bluegreen;
 mod crash;
 mod database;
 mod lock;

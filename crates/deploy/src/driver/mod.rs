@@ -3,11 +3,13 @@
 //! journal, lock and rollback.
 
 mod host;
+mod nginx;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use host::Host;
+pub use nginx::Nginx;
 
 use crate::Error;
 
@@ -43,6 +45,17 @@ pub trait Driver: Send + Sync {
     /// Removes releases beyond the driver's retention, never `keep` (the current and
     /// the previous release, which a rollback needs). Returns what was removed.
     fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>>;
+}
+
+/// The driver `[deploy.driver]` configures; relative paths from `base_dir`.
+pub fn from_config(
+    config: &crate::DeployConfig,
+    base_dir: &std::path::Path,
+) -> Result<Box<dyn Driver>, Error> {
+    Ok(match &config.driver {
+        crate::DriverConfig::Host(h) => Box::new(Host::new(h, base_dir, config.timeout)),
+        crate::DriverConfig::Nginx(n) => Box::new(Nginx::new(n, base_dir, config.timeout)?),
+    })
 }
 
 /// Whether `id` can name a release: letters, digits, `.`, `_`, `-`, not `.` or `..`,

@@ -1,0 +1,220 @@
+//! Blue-green behind a real nginx (master and worker, reloaded with SIGHUP), the demo
+//! app as a real process in each slot, and an open-model load through nginx during
+//! the switch and the rollback: no request fails, and every request sent after the
+//! deployer returned is answered by the release it deployed.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use shipgate_load::{Action, Class, Engine, Plan, Shape};
+use shipgate_testkit::Nginx;
+use tokio_util::sync::CancellationToken;
+
+use crate::{BIN, text};
+
+fn demo_app() -> PathBuf {
+    let path = std::path::Path::new(BIN).with_file_name("demo-app");
+    assert!(
+        path.exists(),
+        "{} is not built: `cargo build -p shipgate-demo-app` (cargo xtask test builds it)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Each request: when it was sent (since the start), and the version that answered
+/// (or why it failed).
+type Seen = Arc<Mutex<Vec<(Duration, Result<String, String>)>>>;
+
+/// 200 GETs a second through nginx for `run`, each recording what answered. Each
+/// iteration borrows a keep-alive session from a pool, as shipgate-load's own users
+/// do (a GET on a connection the server closed as it went out is sent once more).
+fn load(url: String, run: Duration, seen: Seen, start: Instant) -> Plan {
+    let client = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
+        request_timeout: Duration::from_secs(5),
+        ..Default::default()
+    })
+    .unwrap();
+    let pool: Arc<Mutex<Vec<shipgate_http::Session>>> = Arc::default();
+    let task = Action::custom("GET /health via nginx", move || {
+        let (client, url, seen, pool) = (client.clone(), url.clone(), seen.clone(), pool.clone());
+        async move {
+            let sent = start.elapsed();
+            let request = http::Request::get(&url).body(bytes::Bytes::new()).unwrap();
+            let taken = pool.lock().unwrap().pop();
+            let mut session = taken.unwrap_or_else(|| shipgate_http::Session::new(&client));
+            let response = session.send(&request).await;
+            pool.lock().unwrap().push(session);
+            let answer = match response {
+                Ok(r) if r.status.is_success() => {
+                    Ok(r.header("x-app-version").unwrap_or("?").to_owned())
+                }
+                Ok(r) => Err(format!("status {}", r.status)),
+                Err(e) => Err(e.to_string()),
+            };
+            let failed = answer.clone().err();
+            seen.lock().unwrap().push((sent, answer));
+            match failed {
+                None => Ok(()),
+                Some(why) => Err(why.into()),
+            }
+        }
+    });
+    Plan {
+        classes: vec![Class::new("through nginx").task(1, task)],
+        shape: Shape::Open {
+            points: vec![(Duration::ZERO, 200.0), (run, 200.0)],
+            max_vus: 50,
+        },
+        graceful_stop: Duration::from_secs(5),
+        thresholds: vec![],
+        vars: Default::default(),
+    }
+}
+
+/// Kills whatever the slots still run when the test ends.
+struct Slots(PathBuf);
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let Ok(text) = std::fs::read_to_string(&self.0) else {
+            return;
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for slot in ["blue", "green"] {
+            if let Some(pid) = v[slot]["pid"].as_i64().filter(|p| *p > 1) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .status();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blue_green_switch_and_rollback_under_load_fail_no_request() {
+    let app = demo_app();
+    let site = tempfile::tempdir().unwrap();
+    let (blue, green) = (free_port(), free_port());
+    let upstream = site.path().join("upstream.conf");
+    std::fs::write(
+        &upstream,
+        format!("upstream app {{ server 127.0.0.1:{blue}; }}\n"),
+    )
+    .unwrap();
+    let nginx = Nginx::builder()
+        .master_process()
+        .http_config(&format!("include {};", upstream.display()))
+        .server_config("location / { proxy_pass http://app; }")
+        .start()
+        .unwrap();
+    let _slots = Slots(site.path().join("shipgate-slots.json"));
+    let config = format!(
+        r#"
+[environments.staging]
+[deploy]
+state_dir = "state"
+[deploy.driver]
+type = "nginx"
+upstream = "upstream.conf"
+reload = "kill -HUP {pid}"
+pid_file = "{pid_file}"
+start = "exec {app} --listen 127.0.0.1:$SHIPGATE_PORT --app-version $SHIPGATE_RELEASE"
+blue = {blue}
+green = {green}
+[deploy.health]
+url = "{url}/health"
+assert = ['header x-app-version == "{{{{release}}}}"']
+timeout = "10s"
+interval = "20ms"
+"#,
+        pid = nginx.pid(),
+        pid_file = nginx.dir().join("nginx.pid").display(),
+        app = app.display(),
+        url = nginx.url(),
+    );
+    std::fs::write(site.path().join("shipgate.toml"), config).unwrap();
+    let deploy = |args: Vec<&'static str>| {
+        let dir = site.path().to_owned();
+        async move {
+            let started = Instant::now();
+            let out = tokio::process::Command::new(BIN)
+                .current_dir(dir)
+                .args(["--env", "staging"])
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .unwrap();
+            (out, started.elapsed())
+        }
+    };
+    let (out, _) = deploy(vec!["deploy", "--release", "v1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Under load: deploy v2, then roll back to v1.
+    let seen: Seen = Arc::default();
+    let start = Instant::now();
+    let plan = load(
+        format!("{}/health", nginx.url()),
+        Duration::from_secs(6),
+        seen.clone(),
+        start,
+    );
+    let engine = tokio::spawn(
+        Engine::new(
+            plan,
+            shipgate_http::HttpClient::new(&Default::default()).unwrap(),
+        )
+        .run(CancellationToken::new()),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await; // tidy: load before the switch
+    let (out, _) = deploy(vec!["deploy", "--release", "v2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let switched = start.elapsed();
+    tokio::time::sleep(Duration::from_millis(1500)).await; // tidy: load on v2
+    let (out, took) = deploy(vec!["rollback", "--to", "previous"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rolled_back = start.elapsed();
+    assert!(took < Duration::from_secs(2), "the rollback took {took:?}");
+    let result = engine.await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    let failed: Vec<_> = seen.iter().filter(|(_, r)| r.is_err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {:?}",
+        failed.len(),
+        seen.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert_eq!(result.snapshot.aggregate().failures.iter().sum::<u64>(), 0);
+    assert!(seen.len() > 1000, "{} requests", seen.len());
+    let version_at = |from: Duration, to: Duration| -> Vec<&str> {
+        let mut v: Vec<&str> = seen
+            .iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|(_, r)| r.as_deref().unwrap())
+            .collect();
+        v.dedup();
+        v
+    };
+    assert_eq!(
+        version_at(Duration::ZERO, Duration::from_millis(400)),
+        ["v1"]
+    );
+    assert_eq!(
+        version_at(switched, rolled_back.saturating_sub(took)),
+        ["v2"]
+    );
+    assert_eq!(version_at(rolled_back, Duration::MAX), ["v1"]);
+}
