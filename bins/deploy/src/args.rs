@@ -1,3 +1,6 @@
+// The doc comments are clap's --help text: their [brackets] are TOML, not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 //! The command line: every subcommand and flag, with the help text that teaches them.
 
 use clap::{Parser, Subcommand};
