@@ -73,10 +73,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-deploy-cli",
         &[
+            "shipgate-checks",
             "shipgate-cli",
             "shipgate-config",
             "shipgate-deploy",
             "shipgate-http",
+            "shipgate-notify",
             "shipgate-report",
         ],
     ),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use shipgate_checks::{CheckSpec, ChecksSettings, Context, RunConfig};
+use shipgate_checks::{Context, RunConfig};
 use shipgate_cli::{ConfigArgs, Failure, LogArgs, ReportArgs};
 use shipgate_config::Vars;
 use shipgate_report::{ExitCode as Code, Phase, Redactor, Report};
@@ -62,7 +62,8 @@ fn run(args: &Args) -> Result<Code, Failure> {
         Which::Pre => (Phase::Pre, "pre"),
         Which::Post => (Phase::Post, "post"),
     };
-    let (settings, specs) = phase_specs(&doc, name, &args.only)?;
+    let (settings, specs) =
+        shipgate_checks::phase_specs(&doc, name, &args.only).map_err(phase_error)?;
     // Config secrets, and the values of the variables env checks treat as secrets, are
     // masked in every output and log line.
     let vars = Vars::process();
@@ -99,32 +100,17 @@ fn run(args: &Args) -> Result<Code, Failure> {
     Ok(report.exit_code())
 }
 
-/// The settings and the checks of one phase, narrowed by `--only` and validated. Only
-/// this phase is read (and interpolated): the other's variables need not be set.
-fn phase_specs(
-    doc: &shipgate_config::Document,
-    name: &str,
-    only: &[String],
-) -> Result<(ChecksSettings, Vec<CheckSpec>), Failure> {
-    let file = doc.path().display();
-    if !doc.has_section("checks") {
-        return Err(Failure::usage_msg(format!(
-            "{file} has no [checks] section"
-        )));
+/// A phase's configuration error as a usage failure.
+fn phase_error(e: shipgate_checks::PhaseError) -> Failure {
+    use shipgate_checks::PhaseError as E;
+    match e {
+        E::Config(c) => c.into(),
+        E::Only(source) => Failure::usage("--only", source),
+        E::Invalid {
+            file,
+            phase,
+            source,
+        } => Failure::usage(format!("{file}: [[checks.{phase}]]"), source),
+        other => Failure::usage_msg(other.to_string()),
     }
-    let settings: ChecksSettings = doc
-        .section_without("checks", &["pre", "post"])?
-        .unwrap_or_default();
-    let mut specs: Vec<CheckSpec> = doc.subsection(&["checks", name])?.unwrap_or_default();
-    if specs.is_empty() {
-        return Err(Failure::usage_msg(format!(
-            "{file} has no [[checks.{name}]]"
-        )));
-    }
-    if !only.is_empty() {
-        specs = shipgate_checks::select(&specs, only).map_err(|e| Failure::usage("--only", e))?;
-    }
-    shipgate_checks::validate(&specs)
-        .map_err(|e| Failure::usage(format!("{file}: [[checks.{name}]]"), e))?;
-    Ok((settings, specs))
 }

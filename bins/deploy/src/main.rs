@@ -4,12 +4,14 @@
 //! protected environment, run the operation, report, map to an exit code.
 
 mod args;
+mod hooks;
 mod show;
 
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::{Context, DeployConfig, Hooks, Operation, Plan};
+use shipgate_deploy::{Context, DeployConfig, Ending, Operation, Plan};
+use shipgate_notify::{EventKind, Severity};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
 use args::{Args, Command, What};
@@ -22,8 +24,6 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
     let doc = args.config.load()?;
-    let redactor = Redactor::new(doc.secrets());
-    logging.mask(redactor.clone());
     let config: DeployConfig = shipgate_cli::required_section(&doc, "deploy")?;
     let Some(env) = args.config.env.clone() else {
         return Err(Failure::usage_msg(
@@ -31,6 +31,11 @@ fn run(args: &Args) -> Result<Code, Failure> {
         ));
     };
     let base = args.config.base_dir();
+    // Config secrets, and the values env checks treat as secrets, are masked everywhere.
+    let mut secrets = doc.secrets();
+    let hooks = hooks::checks(&doc, &base, &mut secrets)?;
+    let redactor = Redactor::new(secrets);
+    logging.mask(redactor.clone());
     let state_dir = config.state_dir_for(&base, &env);
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
@@ -63,7 +68,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     } else {
         release.as_str()
     };
-    let plan = Plan::from_config(&config, &env, configured, &base, Hooks::default())
+    let plan = Plan::from_config(&config, &env, configured, &base, hooks)
         .map_err(|e| Failure::usage(format!("{}: [deploy]", doc.path().display()), e))?;
     let plan = match rollback {
         None => plan,
@@ -96,13 +101,40 @@ fn run(args: &Args) -> Result<Code, Failure> {
         force,
         confirmed: true,
     };
-    let outcome = shipgate_cli::runtime(None)?
-        .block_on(op.run(&ctx))
+    let mut announcer = hooks::Announcer::new(&doc, &base, &env)?;
+    let (outcome, notified) = shipgate_cli::runtime(None)?
+        .block_on(async {
+            let mut notified = Vec::new();
+            if op == Operation::Deploy {
+                let summary = format!("deploying {release} to {env}");
+                let sent = announcer.send(
+                    EventKind::DeploymentStarted,
+                    Severity::Info,
+                    &release,
+                    summary,
+                    &[],
+                );
+                notified.extend(sent.await);
+            }
+            let outcome = op.run(&ctx).await?;
+            let (kind, severity, summary) = announcement(op, &outcome, &release, &env);
+            let details = [
+                ("deployment", outcome.id.clone()),
+                ("journal", outcome.journal.display().to_string()),
+            ];
+            notified.extend(
+                announcer
+                    .send(kind, severity, &release, summary, &details)
+                    .await,
+            );
+            Ok::<_, shipgate_deploy::Error>((outcome, notified))
+        })
         .map_err(failure)?;
     let ending = outcome.ending.as_str();
     let title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
     let mut report = Report::new(title).with_redactor(redactor);
     report.extend(outcome.findings);
+    report.extend(notified);
     outputs.emit(&report)?;
     eprintln!("journal: {}", outcome.journal.display());
     Ok(if op.succeeded(outcome.ending) {
@@ -110,6 +142,44 @@ fn run(args: &Args) -> Result<Code, Failure> {
     } else {
         Code::Failure
     })
+}
+
+/// What to announce when an operation ends: the event, how urgent, one line (naming
+/// the step that failed, if one did).
+fn announcement(
+    op: Operation,
+    outcome: &shipgate_deploy::Outcome,
+    release: &str,
+    env: &str,
+) -> (EventKind, Severity, String) {
+    let failed = outcome
+        .findings
+        .iter()
+        .find(|f| f.outcome.is_blocking())
+        .map(|f| format!(" at step {}: {}", f.name, f.message))
+        .unwrap_or_default();
+    match (op, outcome.ending) {
+        (Operation::Rollback, Ending::Deployed) => (
+            EventKind::RolledBack,
+            Severity::Warning,
+            format!("{env} rolled back to {release}"),
+        ),
+        (_, Ending::Deployed) => (
+            EventKind::DeploymentSucceeded,
+            Severity::Info,
+            format!("{release} is live on {env}"),
+        ),
+        (_, Ending::RolledBack | Ending::Aborted) => (
+            EventKind::RolledBack,
+            Severity::Warning,
+            format!("{release} on {env} was rolled back{failed}"),
+        ),
+        _ => (
+            EventKind::DeploymentFailed,
+            Severity::Critical,
+            format!("{} of {release} on {env} failed{failed}", op.verb()),
+        ),
+    }
 }
 
 /// A library error as the documented exit code: nothing changed (2) when the

@@ -66,4 +66,4 @@ pub use kinds::{DatabaseCheck, Framework, MigrationsSpec};
 pub use kinds::{ElasticsearchCheck, Health};
 pub use observation::{Observation, StepObservation, Verdict};
 pub use runner::{Context, RunConfig, check_service, run, validate};
-pub use select::{env_secrets, select};
+pub use select::{PhaseError, env_secrets, phase_specs, select};

@@ -104,3 +104,69 @@ mod tests {
         assert!(env_secrets(&specs(THREE), &Vars::from_pairs::<_, &str, &str>([])).is_empty());
     }
 }
+
+/// Why a phase's checks could not be read from a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseError {
+    /// The file has no `[checks]` section.
+    #[error("{file} has no [checks] section")]
+    NoSection {
+        /// The configuration file.
+        file: String,
+    },
+    /// The file has no `[[checks.PHASE]]`.
+    #[error("{file} has no [[checks.{phase}]]")]
+    NoChecks {
+        /// The configuration file.
+        file: String,
+        /// `pre` or `post`.
+        phase: &'static str,
+    },
+    /// The section does not parse (with the file, line and column).
+    #[error(transparent)]
+    Config(#[from] shipgate_config::Error),
+    /// `--only` names a check that does not exist.
+    #[error("--only")]
+    Only(#[source] Error),
+    /// The checks are inconsistent (duplicate names, dependency cycles, ...).
+    #[error("{file}: [[checks.{phase}]]")]
+    Invalid {
+        /// The configuration file.
+        file: String,
+        /// `pre` or `post`.
+        phase: &'static str,
+        /// What is wrong.
+        #[source]
+        source: Error,
+    },
+}
+
+/// The settings and the checks of one phase (`pre` or `post`) of a configuration,
+/// narrowed by `only` (with what they depend on) and validated. Only this phase is
+/// read and interpolated, so the other's variables need not be set.
+pub fn phase_specs(
+    doc: &shipgate_config::Document,
+    phase: &'static str,
+    only: &[String],
+) -> Result<(crate::ChecksSettings, Vec<CheckSpec>), PhaseError> {
+    let file = doc.path().display().to_string();
+    if !doc.has_section("checks") {
+        return Err(PhaseError::NoSection { file });
+    }
+    let settings: crate::ChecksSettings = doc
+        .section_without("checks", &["pre", "post"])?
+        .unwrap_or_default();
+    let mut specs: Vec<CheckSpec> = doc.subsection(&["checks", phase])?.unwrap_or_default();
+    if specs.is_empty() {
+        return Err(PhaseError::NoChecks { file, phase });
+    }
+    if !only.is_empty() {
+        specs = select(&specs, only).map_err(PhaseError::Only)?;
+    }
+    crate::validate(&specs).map_err(|source| PhaseError::Invalid {
+        file,
+        phase,
+        source,
+    })?;
+    Ok((settings, specs))
+}

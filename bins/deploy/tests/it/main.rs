@@ -6,11 +6,13 @@
 mod bluegreen;
 mod crash;
 mod database;
+mod hooks;
 mod lock;
 mod protected;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::{Arc, Mutex};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
 
@@ -18,6 +20,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
 /// endpoint the test can turn unhealthy.
 pub(crate) struct Site {
     pub(crate) dir: tempfile::TempDir,
+    /// The test server's `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    /// Bodies POSTed to `/hook` (notifications).
+    pub(crate) hooked: Arc<Mutex<Vec<String>>>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -32,19 +38,29 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         // Unhealthy while the current release carries a BROKEN file (its build had one).
         let broken = dir.path().join("app/current/BROKEN");
-        let app = axum::Router::new().route(
-            "/health",
-            axum::routing::get(move || {
-                let ok = !broken.exists();
-                async move {
-                    if ok {
-                        (axum::http::StatusCode::OK, "ok")
-                    } else {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down")
+        let hooked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = hooked.clone();
+        let app = axum::Router::new()
+            .route(
+                "/hook",
+                axum::routing::post(move |body: String| {
+                    sink.lock().unwrap().push(body);
+                    async { "ok" }
+                }),
+            )
+            .route(
+                "/health",
+                axum::routing::get(move || {
+                    let ok = !broken.exists();
+                    async move {
+                        if ok {
+                            (axum::http::StatusCode::OK, "ok")
+                        } else {
+                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down")
+                        }
                     }
-                }
-            }),
-        );
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
@@ -89,6 +105,8 @@ interval = "50ms"
         std::fs::write(dir.path().join("shipgate.toml"), config).unwrap();
         Self {
             dir,
+            base: format!("http://127.0.0.1:{port}"),
+            hooked,
             _server: server,
         }
     }

@@ -1,0 +1,150 @@
+//! The pieces the deployment borrows from the other layers: `[checks.pre]` and
+//! `[checks.post]` as its pre and post steps, and `[notify]` for its announcements.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use shipgate_checks::{Context, PhaseError, RunConfig};
+use shipgate_cli::Failure;
+use shipgate_deploy::{Hook, HookFuture, Hooks};
+use shipgate_notify::{Event, EventKind, Notifier, NotifyConfig, Severity};
+use shipgate_report::{Finding, Outcome, Phase};
+
+/// The pre and post steps `[checks]` gives (none for a phase it does not configure);
+/// the secrets its env checks read are added to `secrets`.
+pub(crate) fn checks(
+    doc: &shipgate_config::Document,
+    base_dir: &std::path::Path,
+    secrets: &mut Vec<String>,
+) -> Result<Hooks, Failure> {
+    let mut hooks = Hooks::default();
+    for (name, phase) in [("pre", Phase::Pre), ("post", Phase::Post)] {
+        let (settings, specs) = match shipgate_checks::phase_specs(doc, name, &[]) {
+            Ok(found) => found,
+            Err(PhaseError::NoSection { .. } | PhaseError::NoChecks { .. }) => continue,
+            Err(e) => return Err(Failure::usage(format!("[checks.{name}]"), e)),
+        };
+        let vars = shipgate_config::Vars::process();
+        secrets.extend(shipgate_checks::env_secrets(&specs, &vars));
+        let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
+            connect_timeout: settings.timeout.min(Duration::from_secs(10)),
+            request_timeout: settings.timeout.max(Duration::from_secs(1)),
+            ..Default::default()
+        })
+        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+        let ctx = Arc::new(Context {
+            vars,
+            http,
+            base_dir: base_dir.to_owned(),
+        });
+        let run = RunConfig {
+            timeout: settings.timeout,
+            concurrency: settings.concurrency,
+        };
+        let specs = Arc::new(specs);
+        let hook = Hook(Arc::new(move || -> HookFuture {
+            let (ctx, specs) = (ctx.clone(), specs.clone());
+            Box::pin(async move {
+                let findings = shipgate_checks::run(&specs, phase, run, &ctx)
+                    .await
+                    .map_err(|e| shipgate_report::error_line(&e))?;
+                summarize(name, &findings)
+            })
+        }));
+        match phase {
+            Phase::Pre => hooks.pre = Some(hook),
+            _ => hooks.post = Some(hook),
+        }
+    }
+    Ok(hooks)
+}
+
+/// `7 checks passed (1 warned)`, or the failing checks and why.
+fn summarize(phase: &str, findings: &[Finding]) -> Result<String, String> {
+    let failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.outcome.is_blocking())
+        .map(|f| format!("{}: {}", f.name, f.message))
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!("[checks.{phase}] failed: {}", failed.join("; ")));
+    }
+    let warned = findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Warn)
+        .count();
+    Ok(format!(
+        "{} checks passed ({warned} warned)",
+        findings.len() - warned
+    ))
+}
+
+/// Announces a deployment through `[notify]`, if the file has one.
+pub(crate) struct Announcer {
+    notifier: Option<Notifier>,
+    environment: String,
+}
+
+impl Announcer {
+    pub(crate) fn new(
+        doc: &shipgate_config::Document,
+        base_dir: &std::path::Path,
+        environment: &str,
+    ) -> Result<Self, Failure> {
+        let config: Option<NotifyConfig> = doc.section("notify")?;
+        let notifier = match config {
+            Some(c) if !c.channels.is_empty() => {
+                let client =
+                    shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
+                        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+                Some(
+                    Notifier::new(c, client, base_dir.to_owned())
+                        .map_err(|e| Failure::usage("[notify]", e))?,
+                )
+            }
+            _ => None,
+        };
+        Ok(Self {
+            notifier,
+            environment: environment.to_owned(),
+        })
+    }
+
+    /// Sends one event; a channel that fails is a warning in the report, never a
+    /// reason to stop a deployment.
+    pub(crate) async fn send(
+        &mut self,
+        kind: EventKind,
+        severity: Severity,
+        release: &str,
+        summary: String,
+        details: &[(&str, String)],
+    ) -> Vec<Finding> {
+        let Some(notifier) = &mut self.notifier else {
+            return Vec::new();
+        };
+        let mut event = Event::new(kind, severity, self.environment.clone(), summary);
+        event.version = Some(release.to_owned());
+        event.details = details
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let now = SystemTime::now();
+        notifier.submit(event, now);
+        notifier
+            .flush_all(now)
+            .await
+            .into_iter()
+            .filter_map(|d| {
+                let e = d.result.err()?;
+                let mut f = Finding::new(
+                    format!("notify {}", d.channel),
+                    Phase::Notify,
+                    Outcome::Warn,
+                );
+                f.message = format!("{kind} not delivered: {}", shipgate_report::error_line(&e));
+                Some(f)
+            })
+            .collect()
+    }
+}
