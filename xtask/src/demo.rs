@@ -6,7 +6,9 @@
 //! headers, 404s, the login → dashboard → logout flow), from `fixtures/shipgate.toml`,
 //! with console, JSON, JUnit and Markdown reports in `target/shipgate-demo/`; a 5-second
 //! `shipgate-load` run of the five-class configuration (CSV, JSON, JUnit, Markdown);
-//! then `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}`.
+//! then `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}`;
+//! the README's first configuration; and `shipgate-deploy` deploying the demo app
+//! blue-green behind a real nginx and rolling it back (`demo_deploy.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -32,6 +34,8 @@ pub(crate) fn run() -> Result<(), Failed> {
         "shipgate-notify-cli",
         "--package",
         "shipgate-load-cli",
+        "--package",
+        "shipgate-deploy-cli",
     ])
     .run()?;
     let root = workspace_root();
@@ -124,6 +128,7 @@ pub(crate) fn run() -> Result<(), Failed> {
         failed.push(format!("shipgate-notify test ({status})"));
     }
     failed.extend(readme(&root, &out, &app.addr)?);
+    failed.extend(crate::demo_deploy::run(&root, &out)?);
     drop(app);
     println!("reports written to {}", out.display());
     if failed.is_empty() {

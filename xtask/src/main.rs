@@ -11,6 +11,7 @@
 //! ```
 
 mod demo;
+mod demo_deploy;
 mod invariants;
 mod run;
 mod setup;

@@ -2,3 +2,4 @@
 //! MariaDB and SQLite servers and clients.
 
 mod backup;
+mod journal;
