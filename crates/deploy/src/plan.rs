@@ -256,6 +256,39 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Whether a rollback of this deployment could undo it: every command before the
+    /// release (migrate above all) has an `undo` or is covered by a backup step. A
+    /// protected environment deploys only when it could (or with `--force`).
+    pub fn check_rollback_ready(&self, skip: &[String]) -> Result<(), Error> {
+        let backed_up = self
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Backup(_)) && !skip.contains(&s.name));
+        let release = self
+            .steps
+            .iter()
+            .position(|s| matches!(s.kind, StepKind::Release))
+            .unwrap_or(self.steps.len());
+        let unreversed: Vec<&str> = self.steps[..release]
+            .iter()
+            .filter(|s| !skip.contains(&s.name))
+            .filter(|s| s.name == "migrate")
+            .filter(|s| matches!(&s.kind, StepKind::Command { undo: None, .. }))
+            .map(|s| s.name.as_str())
+            .collect();
+        if unreversed.is_empty() || backed_up {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "{} is protected and a rollback could not undo step {}: it has no `undo` and                  no [deploy.backup] covers it; add one of them, or pass --force",
+                self.environment,
+                unreversed.join(", ")
+            ),
+        ))
+    }
+
     /// Checks `--skip` names: each must be a step, and a protected environment keeps
     /// backup and health unless forced.
     pub fn check_skips(&self, skip: &[String], force: bool) -> Result<(), Error> {

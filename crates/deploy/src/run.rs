@@ -181,6 +181,9 @@ fn refuse_unconfirmed(ctx: &Context<'_>, what: &str) -> Result<(), Error> {
 pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
     refuse_unconfirmed(ctx, "a deployment")?;
     ctx.plan.check_skips(&ctx.skip, ctx.force)?;
+    if ctx.plan.protected && !ctx.force {
+        ctx.plan.check_rollback_ready(&ctx.skip)?;
+    }
     let id = new_id(&ctx.plan.release);
     let (mut lock, _stale) = Lock::acquire(&ctx.plan.state_dir)?;
     // Nobody runs now (the lock is ours): an unfinished journal is an interrupted
