@@ -93,6 +93,9 @@ pub(crate) enum Command {
         /// The backup to restore (default: the environment's latest).
         #[arg(long, value_name = "ID")]
         backup: Option<String>,
+        /// Roll the application back even past migrations that cannot be undone.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         confirm: Confirm,
         #[command(flatten)]

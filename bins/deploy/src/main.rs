@@ -4,6 +4,7 @@
 //! protected environment, run the operation, report, map to an exit code.
 
 mod args;
+mod guard;
 mod hooks;
 mod show;
 
@@ -56,6 +57,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
         Command::Rollback { what, backup, .. } => Some((*what, backup.as_deref())),
         _ => None,
     };
+    let force_rollback = matches!(&args.command, Command::Rollback { force: true, .. });
     let release = match (op, named, rollback) {
         (_, _, Some((What::Database, _))) => driver.current().map(|c| c.unwrap_or_default()),
         (Operation::Rollback, Some(to), _) => shipgate_deploy::rollback_target(driver, to),
@@ -77,6 +79,12 @@ fn run(args: &Args) -> Result<Code, Failure> {
         Some((What::Full, id)) => plan.restore(Some(&release), id).map_err(failure)?,
     };
     plan.check_skips(&skip, force).map_err(failure)?;
+    let guarded = match rollback {
+        Some((What::Application, _)) => {
+            guard::rollback_guard(&config, &base, &env, driver, &release, force_rollback)?
+        }
+        _ => None,
+    };
     if dry_run {
         println!(
             "would deploy {release} to {env} (driver {}):",
@@ -133,6 +141,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let ending = outcome.ending.as_str();
     let title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
     let mut report = Report::new(title).with_redactor(redactor);
+    report.extend(guarded);
     report.extend(outcome.findings);
     report.extend(notified);
     outputs.emit(&report)?;

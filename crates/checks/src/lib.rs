@@ -61,7 +61,7 @@ pub use kinds::{
     Statuses, SystemCheck, TcpCheck,
 };
 #[cfg(feature = "database")]
-pub use kinds::{DatabaseCheck, Framework, MigrationsSpec};
+pub use kinds::{DatabaseCheck, Framework, MigrationFile, MigrationsSpec, migration_files};
 #[cfg(feature = "elasticsearch")]
 pub use kinds::{ElasticsearchCheck, Health};
 pub use observation::{Observation, StepObservation, Verdict};

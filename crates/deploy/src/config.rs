@@ -89,6 +89,22 @@ pub struct DeployConfig {
     /// The health wait after the switch.
     #[serde(default)]
     pub health: Option<HealthConfig>,
+    /// Where each release keeps its migrations, so that an application rollback can
+    /// tell whether the database has migrations the older release does not know that
+    /// cannot be undone.
+    #[serde(default)]
+    pub migrations: Option<MigrationsConfig>,
+}
+
+/// `[deploy.migrations]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsConfig {
+    /// `sqlx`, `django`, `alembic`, `flyway`, `rails`, `diesel`, `golang-migrate`,
+    /// `liquibase` (as `[checks]` `migrations.framework`).
+    pub framework: String,
+    /// The directory in a release that holds them (for Django, the project's).
+    pub dir: PathBuf,
 }
 
 impl DeployConfig {

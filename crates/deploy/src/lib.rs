@@ -53,7 +53,8 @@ mod step;
 mod undo;
 
 pub use config::{
-    CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig, NginxConfig,
+    CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig, MigrationsConfig,
+    NginxConfig,
 };
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};

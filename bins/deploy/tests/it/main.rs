@@ -8,6 +8,7 @@ mod crash;
 mod database;
 mod hooks;
 mod lock;
+mod migrations;
 mod protected;
 
 use std::path::{Path, PathBuf};

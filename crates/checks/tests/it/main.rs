@@ -8,6 +8,7 @@ mod django;
 mod elasticsearch;
 mod http;
 mod redis;
+mod reversible;
 mod runner;
 mod tls;
 

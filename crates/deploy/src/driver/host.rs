@@ -97,6 +97,10 @@ impl Driver for Host {
         Ok(out.into_iter().map(|(_, n)| n).collect())
     }
 
+    fn release_dir(&self, release: &str) -> Option<PathBuf> {
+        self.release_dir(release).ok().filter(|d| d.is_dir())
+    }
+
     fn prepare<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let target = self.release_dir(release)?;

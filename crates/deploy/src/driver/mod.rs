@@ -42,6 +42,13 @@ pub trait Driver: Send + Sync {
     /// after a crash between the switch and its end.
     fn activate<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()>;
 
+    /// Where `release`'s files are, when the driver keeps them on this machine (to read
+    /// its migrations); none otherwise.
+    fn release_dir(&self, release: &str) -> Option<std::path::PathBuf> {
+        let _ = release;
+        None
+    }
+
     /// Removes releases beyond the driver's retention, never `keep` (the current and
     /// the previous release, which a rollback needs). Returns what was removed.
     fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>>;

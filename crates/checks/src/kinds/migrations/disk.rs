@@ -1,6 +1,8 @@
 //! Each framework's migrations as they lie on disk, and how they compare with what the
 //! database recorded.
 
+use std::sync::LazyLock;
+
 use super::*;
 
 /// A migration found on disk: its id as the table records it, and a checksum if the
@@ -161,13 +163,25 @@ pub(super) fn flyway_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
         .collect())
 }
 
+/// The patterns, compiled once per process rather than per call.
+fn pattern(text: &str) -> regex::Regex {
+    regex::Regex::new(text).expect("a valid pattern")
+}
+static LIQUIBASE_SQL: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r"(?m)^\s*--\s*changeset\s+([^:\s]+):(\S+)"));
+static LIQUIBASE_ID: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r#"<changeSet\b[^>]*\bid="([^"]+)""#));
+static LIQUIBASE_AUTHOR: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r#"\bauthor="([^"]+)""#));
+static ALEMBIC_REVISION: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r#"(?m)^revision\s*(?::\s*\w+\s*)?=\s*['"]([^'"]+)['"]"#));
+static ALEMBIC_DOWN: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r#"(?m)^down_revision\s*(?::[^=]+)?=\s*(.+)$"#));
+static QUOTED: LazyLock<regex::Regex> = LazyLock::new(|| pattern(r#"['"]([^'"]+)['"]"#));
+
 /// `--changeset author:id` in formatted SQL, `<changeSet id=".." author="..">` in XML.
 pub(super) fn liquibase_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
-    let sql = regex::Regex::new(r"(?m)^\s*--\s*changeset\s+([^:\s]+):(\S+)")
-        .map_err(|e| e.to_string())?;
-    let xml_id =
-        regex::Regex::new(r#"<changeSet\b[^>]*\bid="([^"]+)""#).map_err(|e| e.to_string())?;
-    let xml_author = regex::Regex::new(r#"\bauthor="([^"]+)""#).map_err(|e| e.to_string())?;
+    let (sql, xml_id, xml_author) = (&*LIQUIBASE_SQL, &*LIQUIBASE_ID, &*LIQUIBASE_AUTHOR);
     let mut out = Vec::new();
     for path in files(dir)? {
         let name = file_name(&path);
@@ -219,11 +233,7 @@ pub(super) fn golang_disk(dir: &Path) -> Result<Vec<(i64, String)>, String> {
 pub(super) type Graph = BTreeMap<String, Vec<String>>;
 
 pub(super) fn alembic_graph(dir: &Path) -> Result<Graph, String> {
-    let rev = regex::Regex::new(r#"(?m)^revision\s*(?::\s*\w+\s*)?=\s*['"]([^'"]+)['"]"#)
-        .map_err(|e| e.to_string())?;
-    let down = regex::Regex::new(r#"(?m)^down_revision\s*(?::[^=]+)?=\s*(.+)$"#)
-        .map_err(|e| e.to_string())?;
-    let quoted = regex::Regex::new(r#"['"]([^'"]+)['"]"#).map_err(|e| e.to_string())?;
+    let (rev, down, quoted) = (&*ALEMBIC_REVISION, &*ALEMBIC_DOWN, &*QUOTED);
     let mut graph = Graph::new();
     for path in files(dir)? {
         if !file_name(&path).ends_with(".py") {

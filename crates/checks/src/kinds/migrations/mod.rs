@@ -353,5 +353,8 @@ fn int(row: &AnyRow, i: usize) -> i64 {
 }
 
 mod disk;
+mod reversible;
+
+pub use reversible::{MigrationFile, migration_files};
 
 use disk::*;

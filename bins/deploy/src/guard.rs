@@ -1,0 +1,124 @@
+//! Before an application rollback: does the database hold migrations the older release
+//! does not know, and can they be undone? Read from both releases' migration files
+//! (`[deploy.migrations]`) with shipgate-checks' per-framework readers.
+
+use shipgate_checks::{Framework, migration_files};
+use shipgate_cli::Failure;
+use shipgate_deploy::{DeployConfig, Driver};
+use shipgate_report::{Finding, Outcome, Phase};
+
+/// A finding saying the rollback is safe for the schema, or a refusal listing the
+/// migrations that stand in its way and the choices there are (unless `force`).
+pub(crate) fn rollback_guard(
+    config: &DeployConfig,
+    base: &std::path::Path,
+    env: &str,
+    driver: &dyn Driver,
+    target: &str,
+    force: bool,
+) -> Result<Option<Finding>, Failure> {
+    let Some(m) = &config.migrations else {
+        return Ok(None);
+    };
+    let framework: Framework =
+        serde_json::from_value(serde_json::Value::String(m.framework.clone())).map_err(|e| {
+            Failure::usage(
+                format!("[deploy.migrations] framework {:?}", m.framework),
+                e,
+            )
+        })?;
+    let failure = |e| Failure::usage("nothing was changed", e);
+    let Some(current) = driver.current().map_err(failure)? else {
+        return Ok(None);
+    };
+    let (Some(now), Some(then)) = (driver.release_dir(&current), driver.release_dir(target)) else {
+        let mut f = Finding::new("migrations", Phase::Deploy, Outcome::Warn);
+        f.message = format!(
+            "not compared: the {} driver keeps no release directories here",
+            driver.name()
+        );
+        return Ok(Some(f));
+    };
+    let read = |dir: std::path::PathBuf| {
+        migration_files(framework, &dir.join(&m.dir)).map_err(|e| {
+            Failure::usage(
+                format!("cannot read the migrations in {}", dir.display()),
+                e,
+            )
+        })
+    };
+    let (newer, known) = (read(now)?, read(then)?);
+    let newer: Vec<_> = newer
+        .into_iter()
+        .filter(|n| !known.iter().any(|k| k.id == n.id))
+        .collect();
+    let blocking: Vec<String> = newer
+        .iter()
+        .filter(|n| n.irreversible.is_some() || !n.destructive.is_empty())
+        .map(|n| {
+            let mut why = Vec::new();
+            if let Some(i) = &n.irreversible {
+                why.push(format!("irreversible: {i}"));
+            }
+            if !n.destructive.is_empty() {
+                why.push(format!("destroys data: {}", n.destructive.join(", ")));
+            }
+            format!("  {} ({}): {}", n.id, n.path.display(), why.join("; "))
+        })
+        .collect();
+    let reversible: Vec<&str> = newer
+        .iter()
+        .filter(|n| n.irreversible.is_none() && n.destructive.is_empty())
+        .map(|n| n.id.as_str())
+        .collect();
+    if blocking.is_empty() || force {
+        let mut f = Finding::new(
+            "migrations",
+            Phase::Deploy,
+            if newer.is_empty() {
+                Outcome::Pass
+            } else {
+                Outcome::Warn
+            },
+        );
+        f.message = match (newer.is_empty(), blocking.is_empty()) {
+            (true, _) => format!("{target} knows every migration {current} has"),
+            (false, true) => format!(
+                "{current} has migrations {target} does not know, all reversible ({}): run their down migrations if {target} needs the older schema",
+                reversible.join(", ")
+            ),
+            (false, false) => format!(
+                "--force: the schema stays as {current} left it, ahead of {target}:\n{}",
+                blocking.join("\n")
+            ),
+        };
+        return Ok(Some(f));
+    }
+    let backup = config
+        .backup
+        .as_ref()
+        .and_then(|b| shipgate_deploy::backup::list(b, base).ok())
+        .and_then(|all| all.into_iter().rev().find(|(_, m)| m.environment == env))
+        .map_or_else(
+            || "there is no backup to restore".to_owned(),
+            |(_, m)| {
+                format!(
+                    "restores backup {} taken at {}, and every write since is lost",
+                    m.id, m.created_at
+                )
+            },
+        );
+    let reversible = if reversible.is_empty() {
+        String::new()
+    } else {
+        format!(" (reversible: {})", reversible.join(", "))
+    };
+    Err(Failure::usage_msg(format!(
+        "rollback to {target}: the database has migrations {target} does not know that cannot be undone:\n{}\n\
+         choices:\n  - run the down migrations where they exist{reversible}, then roll back;\n  \
+         - `shipgate-deploy rollback full --to {target}`: {backup};\n  \
+         - `--force`: roll the application back and leave the schema as it is.\n\
+         nothing was changed",
+        blocking.join("\n")
+    )))
+}

@@ -1,0 +1,90 @@
+//! An application rollback past migrations the older release does not know: refused
+//! with the choices when they cannot be undone, allowed when they can.
+
+use crate::{Site, text};
+
+const MIGRATIONS: &str = r#"
+[deploy.migrations]
+framework = "sqlx"
+dir = "migrations"
+"#;
+
+fn add(site: &Site, name: &str, sql: &str) {
+    let dir = site.path().join("build/migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), sql).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_past_an_irreversible_migration_is_refused_with_the_choices() {
+    let site = Site::new(MIGRATIONS).await;
+    add(
+        &site,
+        "0001_init.up.sql",
+        "CREATE TABLE orders (id int, note text);",
+    );
+    add(&site, "0001_init.down.sql", "DROP TABLE orders;");
+    site.deployed("v1").await;
+    add(
+        &site,
+        "0002_index.up.sql",
+        "CREATE INDEX orders_id ON orders (id);",
+    );
+    add(&site, "0002_index.down.sql", "DROP INDEX orders_id;");
+    site.deployed("v2").await;
+
+    // v2 → v1: v1 does not know 0002, which has its down migration: allowed.
+    let out = site.run("staging", &["rollback", "--to", "v1"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("all reversible (2)"), "{stdout}");
+    assert_eq!(site.current().as_deref(), Some("v1"));
+
+    // v3 drops a column in a migration with no way back.
+    add(
+        &site,
+        "0003_drop_note.sql",
+        "ALTER TABLE orders DROP COLUMN note;",
+    );
+    site.deployed("v3").await;
+    let out = site.run("staging", &["rollback", "--to", "v2"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "cannot be undone",
+        "3 (",
+        "a simple sqlx migration",
+        "destroys data: ALTER TABLE ORDERS DROP COLUMN NOTE",
+        "rollback full --to v2",
+        "--force",
+        "nothing was changed",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert_eq!(site.current().as_deref(), Some("v3"), "nothing changed");
+
+    // A reversible but destructive one is refused too: reversing restores the column,
+    // not what was in it.
+    add(
+        &site,
+        "0004_drop_id.up.sql",
+        "ALTER TABLE orders DROP COLUMN id;",
+    );
+    add(
+        &site,
+        "0004_drop_id.down.sql",
+        "ALTER TABLE orders ADD COLUMN id int;",
+    );
+    site.deployed("v4").await;
+    let out = site.run("staging", &["rollback", "--to", "v3"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 ("));
+
+    // --force: the application goes back, the report says the schema stays ahead.
+    let out = site
+        .run("staging", &["rollback", "--to", "v3", "--force"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--force: the schema stays"));
+    assert_eq!(site.current().as_deref(), Some("v3"));
+}
