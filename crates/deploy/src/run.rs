@@ -347,6 +347,26 @@ async fn finish(
             Ok(_) => {}
             Err(e) => findings.push(failed("prune", Duration::ZERO, &e.to_string())),
         }
+        // Backups beyond retention go; never this deployment's, which a rollback of
+        // it would restore.
+        let id = journal.state().id;
+        for step in &ctx.plan.steps {
+            if let StepKind::Backup(b) = &step.kind {
+                match crate::backup::prune(b, &ctx.plan.base_dir, &[id.as_str()]) {
+                    Ok(removed) if !removed.is_empty() => {
+                        let mut f = Finding::new("prune backups", Phase::Deploy, Verdict::Pass);
+                        f.message = format!("removed old backups: {}", removed.join(", "));
+                        findings.push(f);
+                    }
+                    Ok(_) => {}
+                    Err(e) => findings.push(failed(
+                        "prune backups",
+                        Duration::ZERO,
+                        &shipgate_report::error_line(&e),
+                    )),
+                }
+            }
+        }
     }
     journal.append(Event::Finished { ending })?;
     lock.release()?;

@@ -112,9 +112,12 @@ pub(crate) async fn undo_all(
         }
     }
     if switched_back {
-        // After any rollback, the restored release must be shown healthy.
+        // After any rollback, the restored release must be shown healthy, and pass
+        // the post checks.
         for step in &ctx.plan.steps {
-            if let StepKind::Health(_) = step.kind {
+            if matches!(step.kind, StepKind::Health(_))
+                || (matches!(step.kind, StepKind::Hook(_)) && step.name == "post")
+            {
                 let start = Instant::now();
                 let name = format!("{} after undo", step.name);
                 match act(ctx, "", step, None).await {

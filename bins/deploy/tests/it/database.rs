@@ -104,3 +104,22 @@ async fn each_deployment_backs_up_first_and_rollback_database_or_full_restores_i
         "a,b,v1"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_beyond_retention_go_after_a_successful_deployment() {
+    let site = Site::new(&BACKUP.replace("dir = \"backups\"", "dir = \"backups\"\nkeep = 2")).await;
+    sql(&site, "CREATE TABLE orders (note TEXT)");
+    for release in ["v1", "v2", "v3", "v4"] {
+        site.deployed(release).await;
+    }
+    let mut left: Vec<String> = std::fs::read_dir(site.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left[0].ends_with("-v3") && left[1].ends_with("-v4"),
+        "{left:?}"
+    );
+}
