@@ -58,7 +58,9 @@ pub(crate) enum Command {
         /// and health unless --force.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
-        /// Allow skipping what a protected environment keeps.
+        /// In a protected environment: skip what it keeps (backup, health), and deploy
+        /// even when a rollback could not be proved (the release serving is not in
+        /// place, or new migrations cannot be undone and no backup covers them).
         #[arg(long)]
         force: bool,
         #[command(flatten)]

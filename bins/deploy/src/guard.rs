@@ -7,6 +7,83 @@ use shipgate_cli::Failure;
 use shipgate_deploy::{DeployConfig, Driver};
 use shipgate_report::{Finding, Outcome, Phase};
 
+/// Before a deployment to a protected environment: proves that a rollback of it would
+/// work: the release serving now is still in place to switch back to, and the
+/// migrations the new release brings are each reversible, or a backup step covers
+/// them. Refuses otherwise (unless `force`).
+pub(crate) fn release_guard(
+    config: &DeployConfig,
+    driver: &dyn Driver,
+    release: &str,
+    backed_up: bool,
+    force: bool,
+) -> Result<Option<Finding>, Failure> {
+    let failure = |e| Failure::usage("nothing was changed", e);
+    let Some(current) = driver.current().map_err(failure)? else {
+        return Ok(None);
+    };
+    let refuse = |why: String| {
+        Failure::usage_msg(format!(
+            "a rollback of {release} could not be proved: {why}; pass --force to deploy anyway. nothing was changed"
+        ))
+    };
+    if !force && !driver.releases().map_err(failure)?.contains(&current) {
+        return Err(refuse(format!(
+            "{current}, the release serving now, is not in place to switch back to"
+        )));
+    }
+    let Some(m) = &config.migrations else {
+        return Ok(None);
+    };
+    let framework = framework(&m.framework)?;
+    let (Some(now), Some(next)) = (driver.release_dir(&current), driver.candidate_dir(release))
+    else {
+        return Ok(None);
+    };
+    let read = |dir: std::path::PathBuf| {
+        migration_files(framework, &dir.join(&m.dir)).map_err(|e| {
+            Failure::usage(
+                format!("cannot read the migrations in {}", dir.display()),
+                e,
+            )
+        })
+    };
+    let (known, incoming) = (read(now)?, read(next)?);
+    let blocking: Vec<String> = incoming
+        .iter()
+        .filter(|n| !known.iter().any(|k| k.id == n.id))
+        .filter(|n| n.irreversible.is_some() || !n.destructive.is_empty())
+        .map(|n| n.id.clone())
+        .collect();
+    let mut f = Finding::new("rollback readiness", Phase::Deploy, Outcome::Pass);
+    f.message = match (blocking.is_empty(), backed_up) {
+        (true, _) => format!("{current} is in place and every new migration is reversible"),
+        (false, true) => format!(
+            "{current} is in place; new migrations {} cannot be undone, the backup step covers them",
+            blocking.join(", ")
+        ),
+        (false, false) if force => {
+            f.outcome = Outcome::Warn;
+            format!(
+                "--force: new migrations {} could not be undone and no backup covers them",
+                blocking.join(", ")
+            )
+        }
+        (false, false) => {
+            return Err(refuse(format!(
+                "new migrations {} cannot be undone and no [deploy.backup] covers them",
+                blocking.join(", ")
+            )));
+        }
+    };
+    Ok(Some(f))
+}
+
+fn framework(name: &str) -> Result<Framework, Failure> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|e| Failure::usage(format!("[deploy.migrations] framework {name:?}"), e))
+}
+
 /// A finding saying the rollback is safe for the schema, or a refusal listing the
 /// migrations that stand in its way and the choices there are (unless `force`).
 pub(crate) fn rollback_guard(

@@ -83,6 +83,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
         Some((What::Application, _)) => {
             guard::rollback_guard(&config, &base, &env, driver, &release, force_rollback)?
         }
+        None if op == Operation::Deploy && plan.protected => {
+            let backed_up = config.backup.is_some() && !skip.iter().any(|s| s == "backup");
+            guard::release_guard(&config, driver, &release, backed_up, force)?
+        }
         _ => None,
     };
     if dry_run {

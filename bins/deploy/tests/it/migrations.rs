@@ -88,3 +88,48 @@ async fn rollback_past_an_irreversible_migration_is_refused_with_the_choices() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("--force: the schema stays"));
     assert_eq!(site.current().as_deref(), Some("v3"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protected_deployment_proves_first_that_it_could_be_rolled_back() {
+    let site = Site::new(&format!("protected = [\"production\"]\n{MIGRATIONS}")).await;
+    let confirm = ["--confirm", "production"];
+    add(&site, "0001_init.up.sql", "CREATE TABLE orders (id int);");
+    add(&site, "0001_init.down.sql", "DROP TABLE orders;");
+    let out = site
+        .run(
+            "production",
+            &[&["deploy", "--release", "v1"][..], &confirm].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // v2 brings a migration with no way back, and nothing backs the database up.
+    add(&site, "0002_fill.sql", "UPDATE orders SET id = id + 1;");
+    let out = site
+        .run(
+            "production",
+            &[&["deploy", "--release", "v2"][..], &confirm].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a rollback of v2 could not be proved: new migrations 2 cannot be undone"),
+        "{stderr}"
+    );
+    assert_eq!(site.current().as_deref(), Some("v1"));
+    assert_eq!(site.count("migrations.log", "migrate v2"), 0);
+
+    let out = site
+        .run(
+            "production",
+            &[&["deploy", "--release", "v2", "--force"][..], &confirm].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--force: new migrations 2"));
+    assert_eq!(site.current().as_deref(), Some("v2"));
+}

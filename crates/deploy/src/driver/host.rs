@@ -101,6 +101,10 @@ impl Driver for Host {
         self.release_dir(release).ok().filter(|d| d.is_dir())
     }
 
+    fn candidate_dir(&self, release: &str) -> Option<PathBuf> {
+        Driver::release_dir(self, release).or_else(|| self.source.clone().filter(|s| s.is_dir()))
+    }
+
     fn prepare<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let target = self.release_dir(release)?;

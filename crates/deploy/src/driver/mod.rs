@@ -49,6 +49,12 @@ pub trait Driver: Send + Sync {
         None
     }
 
+    /// Where `release`'s files will come from before it is prepared (the host driver's
+    /// `source`), or are, once it is; none when the driver keeps no files here.
+    fn candidate_dir(&self, release: &str) -> Option<std::path::PathBuf> {
+        self.release_dir(release)
+    }
+
     /// Removes releases beyond the driver's retention, never `keep` (the current and
     /// the previous release, which a rollback needs). Returns what was removed.
     fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>>;
