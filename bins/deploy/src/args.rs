@@ -10,9 +10,9 @@ use shipgate_deploy::Operation;
 /// Deploy a release from the [deploy] section of shipgate.toml, with a journal that
 /// survives a crash, one deployment per environment at a time, and an undo.
 ///
-/// A deployment runs its steps in order (the team's commands, migrate, release,
-/// health), writing each step's start and end to a journal under [deploy] state_dir
-/// before going on. A step that fails after something changed undoes what was done,
+/// A deployment runs its steps in order (backup, [checks.pre], the team's commands,
+/// migrate, release, health, [checks.post]), writing each step's start and end to a
+/// journal under [deploy] state_dir before going on. A step that fails after something changed undoes what was done,
 /// newest first. After a crash or kill -9, `resume` finishes the deployment (no step
 /// that took effect runs again) and `abort` undoes it.
 ///
@@ -31,6 +31,7 @@ use shipgate_deploy::Operation;
 ///   shipgate-deploy --env staging resume
 ///   shipgate-deploy --env staging abort
 ///   shipgate-deploy --env staging rollback --to previous
+///   shipgate-deploy --env staging rollback database --backup 20261202T101500Z-v41
 ///   shipgate-deploy --env staging history --json
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
@@ -82,9 +83,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
-    /// Switch back to an earlier release (application), restore the latest backup
-    /// (database: the writes since it was taken are lost, and the report says when that
-    /// was), or both (full: the application first). Then health again.
+    /// Switch back to an earlier release, restore a backup, or both.
+    ///
+    /// application: switch back to the previous (or named) release, refused past
+    /// migrations it cannot undo ([deploy.migrations]) unless --force. database: restore
+    /// the latest (or named) backup; the writes since it was taken are lost, and the
+    /// report says when that was. full: the application first, then the backup. Then
+    /// health and [checks.post] against what was restored.
     Rollback {
         /// application, database or full.
         #[arg(value_enum, default_value = "application")]
@@ -115,8 +120,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Release a stale lock by hand: the interrupted deployment ends "abandoned" and
-    /// what it changed stays as it is.
+    /// Release a stale lock by hand.
+    ///
+    /// The interrupted deployment ends "abandoned" and what it changed stays as it is.
     Unlock {
         /// Do it (without this, only say what would be released).
         #[arg(long)]

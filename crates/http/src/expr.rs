@@ -167,7 +167,7 @@ impl fmt::Display for Capture {
 
 /// A comparison in an assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
+pub(crate) enum Cmp {
     /// `==`
     Eq,
     /// `!=`

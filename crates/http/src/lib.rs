@@ -52,7 +52,7 @@ pub use client::{ClientConfig, HttpClient, Roots};
 pub use cookies::{CookieJar, SetCookie};
 pub use error::{Error, ErrorKind};
 pub use exchange::{Exchange, Failed, MakeSender, Sender, exchange};
-pub use expr::{Assertion, Capture, Cmp, Mismatch};
+pub use expr::{Assertion, Capture, Mismatch};
 pub use jsonpath::JsonPath;
 pub use response::Response;
 pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};

@@ -53,8 +53,6 @@ pub use engine::{Engine, Live, RunResult, SmokeResult, TaskFailed, smoke};
 pub use error::{Error, ErrorKind};
 pub use files::Files;
 pub use merge::{Summary, merge_files, merge_summaries, read_summary};
-pub use plan::{
-    Action, Class, Plan, Shape, Stage, TaskError, TaskFn, parse_thresholds, weighted_sequence,
-};
+pub use plan::{Action, Class, Plan, Shape, Stage, TaskError, TaskFn, parse_thresholds};
 pub use progress::{Progress, Tick, run_with_progress};
 pub use report::{JSON_SCHEMA, Report};

@@ -430,7 +430,7 @@ pub fn parse_thresholds(exprs: &[String]) -> Result<Vec<Threshold>, Error> {
 /// The order in which weighted classes (or tasks) are handed out: smooth weighted
 /// round-robin, so that after any number of picks each share is within one of its
 /// exact proportion. One period is `sum(weights)` long.
-pub fn weighted_sequence(weights: &[u32]) -> Vec<usize> {
+pub(crate) fn weighted_sequence(weights: &[u32]) -> Vec<usize> {
     let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
     let mut current = vec![0i64; weights.len()];
     let mut out = Vec::with_capacity(total as usize);
