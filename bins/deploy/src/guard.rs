@@ -124,10 +124,41 @@ pub(crate) fn rollback_guard(
             )
         })
     };
-    let (newer, known) = (read(now)?, read(then)?);
-    let newer: Vec<_> = newer
-        .into_iter()
-        .filter(|n| !known.iter().any(|k| k.id == n.id))
+    let (serving, known) = (read(now)?, read(then.clone())?);
+    // What the database has that the target does not know: its tracking table, when
+    // `url` is given; else the serving release's files the target lacks.
+    let ahead: Vec<String> = match &m.url {
+        Some(url) => shipgate_cli::runtime(None)?
+            .block_on(shipgate_checks::applied_unknown(
+                url.expose(),
+                framework,
+                &then.join(&m.dir),
+                m.table.as_deref(),
+            ))
+            .map_err(|e| Failure::usage("cannot read the applied migrations", e))?,
+        None => serving
+            .iter()
+            .filter(|n| !known.iter().any(|k| k.id == n.id))
+            .map(|n| n.id.clone())
+            .collect(),
+    };
+    let unknown_file = |id: &str| shipgate_checks::MigrationFile {
+        id: id.to_owned(),
+        path: "(no release here has its file)".into(),
+        irreversible: Some(
+            "applied, but no release here has its file: whether it can be undone is unknown".into(),
+        ),
+        destructive: Vec::new(),
+    };
+    let newer: Vec<shipgate_checks::MigrationFile> = ahead
+        .iter()
+        .map(|id| {
+            serving
+                .iter()
+                .find(|s| s.id == *id)
+                .cloned()
+                .unwrap_or_else(|| unknown_file(id))
+        })
         .collect();
     let blocking: Vec<String> = newer
         .iter()

@@ -61,7 +61,9 @@ pub use kinds::{
     Statuses, SystemCheck, TcpCheck,
 };
 #[cfg(feature = "database")]
-pub use kinds::{DatabaseCheck, Framework, MigrationFile, MigrationsSpec, migration_files};
+pub use kinds::{
+    DatabaseCheck, Framework, MigrationFile, MigrationsSpec, applied_unknown, migration_files,
+};
 #[cfg(feature = "elasticsearch")]
 pub use kinds::{ElasticsearchCheck, Health};
 pub use observation::{Observation, StepObservation, Verdict};

@@ -105,6 +105,13 @@ pub struct MigrationsConfig {
     pub framework: String,
     /// The directory in a release that holds them (for Django, the project's).
     pub dir: PathBuf,
+    /// The database whose tracking table says what is applied (a secret). Without it,
+    /// the serving release's migrations are taken as applied.
+    #[serde(default)]
+    pub url: Option<shipgate_config::Secret>,
+    /// The tracking table, when not the framework's default.
+    #[serde(default)]
+    pub table: Option<String>,
 }
 
 impl DeployConfig {

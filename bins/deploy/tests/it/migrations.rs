@@ -133,3 +133,64 @@ async fn a_protected_deployment_proves_first_that_it_could_be_rolled_back() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("--force: new migrations 2"));
     assert_eq!(site.current().as_deref(), Some("v2"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_database_url_the_tracking_table_says_what_is_applied() {
+    let site = Site::new("").await;
+    let db = site.path().join("db.sqlite3");
+    let config = std::fs::read_to_string(site.path().join("shipgate.toml")).unwrap();
+    let config = format!(
+        "{config}\n[deploy.migrations]\nframework = \"sqlx\"\ndir = \"migrations\"\nurl = \"sqlite://{}\"\n",
+        db.display()
+    );
+    std::fs::write(site.path().join("shipgate.toml"), config).unwrap();
+    let sql = |q: &str| {
+        let out = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(q)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sql(
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT, installed_on TEXT, success BOOLEAN, checksum BLOB, execution_time BIGINT)",
+    );
+    let applied = |v: u32| {
+        sql(&format!(
+            "INSERT INTO _sqlx_migrations VALUES ({v}, 'm', '', 1, x'00', 0)"
+        ));
+    };
+    add(&site, "0001_init.up.sql", "CREATE TABLE orders (id int);");
+    add(&site, "0001_init.down.sql", "DROP TABLE orders;");
+    site.deployed("v1").await;
+    applied(1);
+    add(&site, "0002_index.up.sql", "CREATE INDEX i ON orders (id);");
+    add(&site, "0002_index.down.sql", "DROP INDEX i;");
+    site.deployed("v2").await;
+    applied(2);
+    // A hotfix applied by hand: no release here has its file.
+    applied(3);
+
+    let out = site.run("staging", &["rollback", "--to", "v1"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 ((no release here has its file))"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("whether it can be undone is unknown"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(reversible: 2)"), "{stderr}");
+    assert_eq!(site.current().as_deref(), Some("v2"));
+
+    sql("DELETE FROM _sqlx_migrations WHERE version = 3");
+    let out = site.run("staging", &["rollback", "--to", "v1"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.current().as_deref(), Some("v1"));
+}

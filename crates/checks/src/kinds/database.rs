@@ -59,7 +59,7 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    fn of(url: &str) -> Option<Self> {
+    pub(crate) fn of(url: &str) -> Option<Self> {
         let scheme = url.split(':').next()?.to_ascii_lowercase();
         match scheme.as_str() {
             "postgres" | "postgresql" => Some(Backend::Postgres),

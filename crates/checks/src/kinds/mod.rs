@@ -31,7 +31,7 @@ pub use env::EnvCheck;
 pub use file::{FileCheck, ManifestCheck};
 pub use http::{HttpCheck, Statuses};
 #[cfg(feature = "database")]
-pub use migrations::{Framework, MigrationFile, migration_files};
+pub use migrations::{Framework, MigrationFile, applied_unknown, migration_files};
 pub use net::{DnsCheck, TcpCheck};
 #[cfg(feature = "redis")]
 pub use redis::RedisCheck;

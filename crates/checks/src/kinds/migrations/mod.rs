@@ -358,3 +358,37 @@ mod reversible;
 pub use reversible::{MigrationFile, migration_files};
 
 use disk::*;
+
+/// The migrations the database at `url` has applied that the migrations in `dir` do
+/// not know: what an older release would find ahead of it. The framework's tracking
+/// table is read (or `table`); a database without one has applied nothing.
+pub async fn applied_unknown(
+    url: &str,
+    framework: Framework,
+    dir: &Path,
+    table: Option<&str>,
+) -> Result<Vec<String>, crate::Error> {
+    use sqlx::Connection;
+    let fail = |what: String| crate::Error::new(crate::ErrorKind::Invalid, what);
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url).ok_or_else(|| {
+        fail("the database URL must start with postgres://, mysql:// or sqlite://".into())
+    })?;
+    let mut conn = AnyConnection::connect(url).await.map_err(|e| {
+        crate::Error::with_source(
+            crate::ErrorKind::Invalid,
+            "cannot connect to the database",
+            e,
+        )
+    })?;
+    let spec = MigrationsSpec {
+        framework,
+        dir: dir.to_string_lossy().into_owned(),
+        table: table.map(str::to_owned),
+    };
+    let status = status(&mut conn, backend, &spec, Path::new(""))
+        .await
+        .map_err(fail)?;
+    let _ = conn.close().await;
+    Ok(status.unknown)
+}
