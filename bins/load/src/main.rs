@@ -8,7 +8,7 @@ mod args;
 use std::process::ExitCode;
 
 use shipgate_cli::{Failure, Meter};
-use shipgate_load::{Engine, LoadConfig, Plan, Report, Tick};
+use shipgate_load::{Engine, LoadConfig, LoadReport, Plan, Tick};
 use shipgate_report::{ExitCode as Code, Redactor};
 use tokio_util::sync::CancellationToken;
 
@@ -67,7 +67,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
         meter.finish();
         result
     });
-    let report = Report::new(&plan, &result);
+    let report = LoadReport::new(&plan, &result);
     let configuration = args.url.as_ref().map_or_else(
         || args.config.config.display().to_string(),
         |url| format!("GET {url} (no file)"),
@@ -102,7 +102,7 @@ fn merge(
 ) -> Result<Code, Failure> {
     let (merged, thresholds) = shipgate_load::merge_files(paths, thresholds)
         .map_err(|e| Failure::usage("cannot merge", e))?;
-    let report = Report::judged(&thresholds, &merged);
+    let report = LoadReport::judged(&thresholds, &merged);
     let sources: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let lines = [("merged from".to_owned(), sources.join(", "))];
     emit(&report, outputs, &lines, &Redactor::default())
@@ -110,7 +110,7 @@ fn merge(
 
 /// Prints the table and writes the requested reports; the thresholds' exit code.
 fn emit(
-    report: &Report,
+    report: &LoadReport,
     outputs: &Outputs,
     context: &[(String, String)],
     redactor: &Redactor,

@@ -94,7 +94,7 @@ impl Default for ChecksSettings {
 /// Whether a failing check fails the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub enum CheckSeverity {
     /// A failure fails the run (exit 1).
     #[default]
     Fail,
@@ -108,7 +108,7 @@ pub struct CheckSpec {
     /// Its name in reports; unique within a phase.
     pub name: String,
     /// Whether its failure fails the run.
-    pub severity: Severity,
+    pub severity: CheckSeverity,
     /// Overrides `[checks] timeout`.
     pub timeout: Option<Duration>,
     /// Checks that must pass first; when one does not, this one is skipped.
@@ -200,7 +200,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
     // a kind's table keeps its exact line and column.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckSpec, A::Error> {
         let mut name = None;
-        let mut severity = Severity::default();
+        let mut severity = CheckSeverity::default();
         let mut timeout = None;
         let mut depends_on = Vec::new();
         let mut optional = false;

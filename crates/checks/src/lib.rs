@@ -50,7 +50,7 @@ mod observation;
 mod runner;
 mod select;
 
-pub use config::{CheckKind, CheckSpec, ChecksConfig, ChecksSettings, Severity};
+pub use config::{CheckKind, CheckSeverity, CheckSpec, ChecksConfig, ChecksSettings};
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "redis")]
 pub use kinds::RedisCheck;

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, watch};
 use tower::util::BoxCloneService;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 
-use crate::config::{CheckKind, CheckSpec, Severity};
+use crate::config::{CheckKind, CheckSeverity, CheckSpec};
 use crate::observation::{Observation, Verdict};
 use crate::{Error, ErrorKind};
 
@@ -209,12 +209,12 @@ async fn run_one(
 
 /// A check's verdict as a report outcome: `severity = "warn"` turns a failure into a
 /// warning, and so does `optional` when the target could not be reached.
-fn outcome(verdict: Verdict, severity: Severity, optional_unreachable: bool) -> Outcome {
+fn outcome(verdict: Verdict, severity: CheckSeverity, optional_unreachable: bool) -> Outcome {
     match verdict {
         Verdict::Pass => Outcome::Pass,
         Verdict::Skip => Outcome::Skip,
         Verdict::Warn => Outcome::Warn,
-        Verdict::Fail if severity == Severity::Warn || optional_unreachable => Outcome::Warn,
+        Verdict::Fail if severity == CheckSeverity::Warn || optional_unreachable => Outcome::Warn,
         Verdict::Fail => Outcome::Fail,
     }
 }

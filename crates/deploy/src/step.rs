@@ -128,7 +128,7 @@ async fn health(
     let (last, attempts) = retry(&policy, |_| {
         let (http, step) = (http.clone(), &step);
         async move {
-            let mut vars = shipgate_http::Vars::new();
+            let mut vars = shipgate_http::TemplateVars::new();
             let mut jar = shipgate_http::CookieJar::new();
             let outcome = shipgate_http::run_step(&http, step, &mut vars, &mut jar).await;
             if outcome.passed() {

@@ -14,7 +14,7 @@ use crate::cookies::CookieJar;
 use crate::expr::Mismatch;
 use crate::scenario::Step;
 use crate::session::{Session, copy};
-use crate::template::Vars;
+use crate::template::TemplateVars;
 use crate::{Error, Response};
 
 /// Something that sends one request and reads its whole response: a virtual user's
@@ -110,7 +110,7 @@ pub struct Exchange {
 pub async fn exchange<S: Sender>(
     sender: &mut S,
     step: &Step,
-    vars: &mut Vars,
+    vars: &mut TemplateVars,
     jar: &mut CookieJar,
 ) -> Exchange {
     let mut out = Exchange {
@@ -145,7 +145,7 @@ pub async fn exchange<S: Sender>(
     out
 }
 
-fn judge(step: &Step, response: &Response, vars: &mut Vars) -> Result<(), Failed> {
+fn judge(step: &Step, response: &Response, vars: &mut TemplateVars) -> Result<(), Failed> {
     if let Err(mut failures) = step.verify(response) {
         return Err(if step.asserts.is_empty() {
             Failed::Status(failures.remove(0))

@@ -19,7 +19,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), shipgate_http::Error> {
-//! use shipgate_http::{ClientConfig, CookieJar, HttpClient, Step, Vars, run_steps};
+//! use shipgate_http::{ClientConfig, CookieJar, HttpClient, Step, TemplateVars, run_steps};
 //!
 //! let client = HttpClient::new(&ClientConfig::default())?;
 //! let steps: Vec<Step> = vec![toml::from_str(r#"
@@ -29,7 +29,7 @@
 //!     capture = { token = "json $.token" }
 //!     assert = ["status == 200", "json $.token exists"]
 //! "#).unwrap()];
-//! let mut vars = Vars::from([("base".into(), "http://127.0.0.1:8000".into()), ("password".into(), "pw".into())]);
+//! let mut vars = TemplateVars::from([("base".into(), "http://127.0.0.1:8000".into()), ("password".into(), "pw".into())]);
 //! let outcomes = run_steps(&client, &steps, &mut vars, &mut CookieJar::new()).await;
 //! assert!(outcomes[0].passed());
 //! # Ok(()) }
@@ -57,4 +57,4 @@ pub use jsonpath::JsonPath;
 pub use response::Response;
 pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};
 pub use session::Session;
-pub use template::{Template, Vars};
+pub use template::{Template, TemplateVars};

@@ -16,7 +16,7 @@ use crate::cookies::CookieJar;
 use crate::exchange::exchange;
 use crate::expr::{Assertion, Capture, Mismatch};
 use crate::retry::Backoff;
-use crate::template::{Template, Vars};
+use crate::template::{Template, TemplateVars};
 use crate::{Error, ErrorKind};
 
 fn default_method() -> String {
@@ -93,7 +93,7 @@ impl Step {
     /// Substitutes now the variables of `vars` that no step captures (`changes` says
     /// which may change), in the URL, headers and body, so that [`Step::build`] need
     /// not render them again for every request. The name shown stays as written.
-    pub fn bind(&mut self, vars: &Vars, changes: &dyn Fn(&str) -> bool) {
+    pub fn bind(&mut self, vars: &TemplateVars, changes: &dyn Fn(&str) -> bool) {
         self.url = self.url.bind(vars, changes);
         for value in self.headers.values_mut() {
             *value = value.bind(vars, changes);
@@ -105,7 +105,7 @@ impl Step {
     }
 
     /// Builds the request, with cookies from `jar`.
-    pub fn build(&self, vars: &Vars, jar: &CookieJar) -> Result<Request<Bytes>, Error> {
+    pub fn build(&self, vars: &TemplateVars, jar: &CookieJar) -> Result<Request<Bytes>, Error> {
         let invalid = |what: String| {
             Error::new(
                 ErrorKind::InvalidRequest,
@@ -183,7 +183,7 @@ impl Step {
     }
 }
 
-fn render_json(value: &Value, vars: &Vars) -> Result<Value, Error> {
+fn render_json(value: &Value, vars: &TemplateVars) -> Result<Value, Error> {
     Ok(match value {
         Value::String(s) => Value::String(Template::parse(s)?.render(vars)?),
         Value::Array(items) => Value::Array(
@@ -243,7 +243,7 @@ impl StepOutcome {
 pub async fn run_steps(
     client: &HttpClient,
     steps: &[Step],
-    vars: &mut Vars,
+    vars: &mut TemplateVars,
     jar: &mut CookieJar,
 ) -> Vec<StepOutcome> {
     let mut out = Vec::with_capacity(steps.len());
@@ -271,7 +271,7 @@ pub async fn run_steps(
 pub async fn run_step(
     client: &HttpClient,
     step: &Step,
-    vars: &mut Vars,
+    vars: &mut TemplateVars,
     jar: &mut CookieJar,
 ) -> StepOutcome {
     let start = Instant::now();
@@ -303,7 +303,7 @@ pub async fn run_step(
 async fn attempt(
     client: &HttpClient,
     step: &Step,
-    vars: &mut Vars,
+    vars: &mut TemplateVars,
     jar: &mut CookieJar,
 ) -> (StepResult, Option<StatusCode>, Option<Duration>) {
     let done = exchange(&mut client.clone(), step, vars, jar).await;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::{Error, ErrorKind};
 
 /// Variables a template is rendered with: captures from earlier steps and configured values.
-pub type Vars = BTreeMap<String, String>;
+pub type TemplateVars = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -75,7 +75,7 @@ impl Template {
     /// Substitutes now the variables that are set in `vars` and that `changes` says
     /// cannot change later (no step captures them), so that rendering need not. Shown
     /// (`Display`) as written.
-    pub fn bind(&self, vars: &Vars, changes: &dyn Fn(&str) -> bool) -> Template {
+    pub fn bind(&self, vars: &TemplateVars, changes: &dyn Fn(&str) -> bool) -> Template {
         let mut parts: Vec<Part> = Vec::with_capacity(self.parts.len());
         for part in &self.parts {
             let text = match part {
@@ -96,7 +96,7 @@ impl Template {
     }
 
     /// Substitutes every placeholder; a variable that is not set is an error naming it.
-    pub fn render(&self, vars: &Vars) -> Result<String, Error> {
+    pub fn render(&self, vars: &TemplateVars) -> Result<String, Error> {
         // One lookup per variable: constants were bound before the run (`bind`).
         let mut out = String::with_capacity(self.source.len());
         for part in &self.parts {
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn binds_constants_and_leaves_what_may_change() {
         let t = Template::parse("{{host}}/api/{{id}}/{{token}}").unwrap();
-        let vars: Vars = [
+        let vars: TemplateVars = [
             ("host".into(), "http://x".into()),
             ("id".into(), "7".into()),
         ]
@@ -156,7 +156,7 @@ mod tests {
         let bound = t.bind(&vars, &|name| name == "id");
         assert_eq!(bound.variables().collect::<Vec<_>>(), ["id", "token"]);
         assert_eq!(bound.to_string(), "{{host}}/api/{{id}}/{{token}}");
-        let later: Vars = [("id".into(), "8".into()), ("token".into(), "t".into())].into();
+        let later: TemplateVars = [("id".into(), "8".into()), ("token".into(), "t".into())].into();
         assert_eq!(bound.render(&later).unwrap(), "http://x/api/8/t");
         let all = t.bind(
             &[
@@ -175,14 +175,14 @@ mod tests {
     #[test]
     fn renders_and_reports_missing_variables() {
         let t = Template::parse("{{base}}/api/{{ id }}?q=a{b}").unwrap();
-        let vars: Vars = [
+        let vars: TemplateVars = [
             ("base".into(), "http://x".into()),
             ("id".into(), "7".into()),
         ]
         .into();
         assert_eq!(t.render(&vars).unwrap(), "http://x/api/7?q=a{b}");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["base", "id"]);
-        let err = t.render(&Vars::new()).unwrap_err();
+        let err = t.render(&TemplateVars::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidRequest);
         assert!(err.to_string().contains("`base`"));
         assert_eq!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use shipgate_report::{Junit, Markdown, Redactor, Render};
 
 use crate::error::{Error, ErrorKind};
-use crate::report::{Report, suffixed};
+use crate::report::{LoadReport, suffixed};
 
 /// Where to write a run's reports; `None` skips one.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,7 @@ pub struct Files {
     pub markdown: Option<PathBuf>,
 }
 
-impl Report {
+impl LoadReport {
     /// Writes every file `files` asks for, through `redactor`. Each file is written
     /// whole (a temporary file renamed over it) or not at all; `context` lines (what
     /// ran: configuration, shape, classes) head the HTML report. A file that cannot be

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shipgate_stats::Interval;
 
-use crate::report::Report;
+use crate::report::LoadReport;
 
 const BLUE: &str = "#2563eb";
 const RED: &str = "#dc2626";
@@ -139,7 +139,7 @@ fn fmt_num(v: f64) -> String {
 
 /// Renders the report; `title` names the run, `config` lines describe it.
 pub(crate) fn render(
-    report: &Report,
+    report: &LoadReport,
     intervals: &[Interval],
     title: &str,
     config: &[(String, String)],

@@ -16,7 +16,7 @@
 //! Each virtual user owns a `shipgate-http` [`Session`](shipgate_http::Session): its own
 //! keep-alive connections, one `send` and one `recv` per plain HTTP/1.1 request.
 //! Every request is recorded into per-endpoint HDR histograms (`shipgate-stats`),
-//! sharded so workers rarely contend; [`Report`] turns the result into thresholds'
+//! sharded so workers rarely contend; [`LoadReport`] turns the result into thresholds'
 //! verdicts, a console table, a JSON summary and Locust-compatible CSV files.
 //! [`Progress`] reads a running engine for a progress bar. For a distributed run, each
 //! generator's JSON summary is read back with [`read_summary`] and the results merged
@@ -24,13 +24,13 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use shipgate_load::{Engine, Plan, Report};
+//! use shipgate_load::{Engine, Plan, LoadReport};
 //! # let config: shipgate_load::LoadConfig = unimplemented!();
 //! let plan = Plan::from_config(&config)?;
 //! let client = shipgate_http::HttpClient::new(&Default::default())?;
 //! let engine = Engine::new(plan.clone(), client);
 //! let result = engine.run(tokio_util::sync::CancellationToken::new()).await;
-//! let report = Report::new(&plan, &result);
+//! let report = LoadReport::new(&plan, &result);
 //! println!("{}", report.table());
 //! # Ok(()) }
 //! ```
@@ -52,7 +52,7 @@ pub use config::{
 pub use engine::{Engine, Live, RunResult, SmokeResult, TaskFailed, smoke};
 pub use error::{Error, ErrorKind};
 pub use files::Files;
-pub use merge::{Summary, merge_files, merge_summaries, read_summary};
+pub use merge::{GeneratorSummary, merge_files, merge_summaries, read_summary};
 pub use plan::{Action, Class, Plan, Shape, Stage, TaskError, TaskFn, parse_thresholds};
 pub use progress::{Progress, Tick, run_with_progress};
-pub use report::{JSON_SCHEMA, Report};
+pub use report::{JSON_SCHEMA, LoadReport};

@@ -13,16 +13,16 @@ use crate::report::JSON_SCHEMA;
 
 /// A run read back from its JSON summary.
 #[derive(Debug)]
-pub struct Summary {
+pub struct GeneratorSummary {
     /// The run's result, with its exact histograms.
     pub result: RunResult,
     /// The thresholds it was judged by.
     pub thresholds: Vec<Threshold>,
 }
 
-/// Reads a JSON summary written by `shipgate-load --json` ([`crate::Report::json`]).
+/// Reads a JSON summary written by `shipgate-load --json` ([`crate::LoadReport::json`]).
 /// `source` names it in errors.
-pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
+pub fn read_summary(source: &str, text: &str) -> Result<GeneratorSummary, Error> {
     let bad = |what: String| Error::new(ErrorKind::Summary, format!("{source}: {what}"));
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::with_source(ErrorKind::Summary, format!("{source}: not JSON"), e))?;
@@ -77,7 +77,7 @@ pub fn read_summary(source: &str, text: &str) -> Result<Summary, Error> {
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(Summary {
+    Ok(GeneratorSummary {
         result: RunResult {
             snapshot,
             dropped: count("dropped_iterations"),

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shipgate_http::{Step, Vars};
+use shipgate_http::{Step, TemplateVars};
 use shipgate_stats::Threshold;
 
 use crate::config::{LoadConfig, ShapeConfig, ThinkConfig};
@@ -246,7 +246,7 @@ pub struct Plan {
     /// Thresholds deciding the exit code.
     pub thresholds: Vec<Threshold>,
     /// Variables for requests (`host` and `[load.vars]`).
-    pub vars: Vars,
+    pub vars: TemplateVars,
 }
 
 impl Plan {
@@ -274,7 +274,7 @@ impl Plan {
 
     /// Resolves a `[load]` section.
     pub fn from_config(cfg: &LoadConfig) -> Result<Self, Error> {
-        let mut vars: Vars = cfg.vars.clone().into_iter().collect();
+        let mut vars: TemplateVars = cfg.vars.clone().into_iter().collect();
         if let Some(host) = &cfg.host {
             vars.insert("host".to_owned(), host.trim_end_matches('/').to_owned());
         }

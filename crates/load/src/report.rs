@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use shipgate_report::{ExitCode, Finding, Outcome, Phase};
-use shipgate_stats::{Evaluation, Interval, PERCENTILES, Summary, Threshold};
+use shipgate_stats::{EndpointSummary, Evaluation, Interval, PERCENTILES, Threshold};
 
 use crate::engine::RunResult;
 use crate::plan::Plan;
@@ -16,9 +16,9 @@ pub const JSON_SCHEMA: &str = "shipgate.load/v1";
 
 /// A finished run, judged.
 #[derive(Debug)]
-pub struct Report {
+pub struct LoadReport {
     /// Per request name, then `Aggregated`.
-    pub summaries: Vec<Summary>,
+    pub summaries: Vec<EndpointSummary>,
     /// Each threshold's verdict.
     pub evaluations: Vec<Evaluation>,
     /// The run's result.
@@ -36,7 +36,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-impl Report {
+impl LoadReport {
     /// Evaluates the plan's thresholds against the result.
     pub fn new(plan: &Plan, result: &RunResult) -> Self {
         Self::judged(&plan.thresholds, result)

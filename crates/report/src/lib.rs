@@ -3,7 +3,7 @@
 //! A check, a smoke step, a load threshold or a deployment step ends in a [`Finding`]:
 //! a name, the [`Phase`] it ran in, an [`Outcome`] (pass, warn, fail, skip, error), how
 //! long it took, a message, details, and for anything that did not pass a recommendation
-//! a person can act on. Findings collect in a [`Report`], whose [`Summary`] counts them
+//! a person can act on. Findings collect in a [`Report`], whose [`Tally`] counts them
 //! and whose [`Report::exit_code`] follows one documented rule for every binary:
 //!
 //! | code | meaning |
@@ -49,7 +49,7 @@ mod render;
 
 pub use chain::error_line;
 pub use error::{Error, ErrorKind};
-pub use model::{ExitCode, Finding, Outcome, Phase, Report, Summary};
+pub use model::{ExitCode, Finding, Outcome, Phase, Report, Tally};
 pub use redact::{REDACTED, Redactor};
 pub use render::{
     Console, JSON_SCHEMA, Json, Junit, Markdown, Render, format_duration, write_atomic,

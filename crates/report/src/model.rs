@@ -173,7 +173,7 @@ impl Finding {
 
 /// Counts of findings by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub struct Tally {
     /// Number of findings.
     pub total: usize,
     /// Findings that passed.
@@ -188,7 +188,7 @@ pub struct Summary {
     pub errored: usize,
 }
 
-impl Summary {
+impl Tally {
     fn add(&mut self, outcome: Outcome) {
         self.total += 1;
         *match outcome {
@@ -290,8 +290,8 @@ impl Report {
     }
 
     /// Counts by outcome.
-    pub fn summary(&self) -> Summary {
-        let mut summary = Summary::default();
+    pub fn summary(&self) -> Tally {
+        let mut summary = Tally::default();
         for finding in &self.findings {
             summary.add(finding.outcome);
         }

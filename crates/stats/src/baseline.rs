@@ -18,7 +18,7 @@ pub struct CompareConfig {
     /// Relative change of the median below which a significant difference still counts
     /// as the same (e.g. 0.10: ±10%).
     pub tolerance: f64,
-    /// Fewer samples than this on either side gives [`Verdict::InsufficientData`].
+    /// Fewer samples than this on either side gives [`BaselineVerdict::InsufficientData`].
     pub min_samples: u64,
 }
 
@@ -34,7 +34,7 @@ impl Default for CompareConfig {
 
 /// The judgement on one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum BaselineVerdict {
     /// The candidate is significantly and materially higher (slower).
     Higher,
     /// The candidate is significantly and materially lower (faster).
@@ -49,7 +49,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// The judgement.
-    pub verdict: Verdict,
+    pub verdict: BaselineVerdict,
     /// Two-sided p-value of the Mann-Whitney U test (1.0 when not computed).
     pub p_value: f64,
     /// `1 - p_value`.
@@ -80,7 +80,7 @@ pub fn compare(
         0.0
     };
     let mut out = Comparison {
-        verdict: Verdict::InsufficientData,
+        verdict: BaselineVerdict::InsufficientData,
         p_value: 1.0,
         confidence: 0.0,
         samples: (n1, n2),
@@ -96,12 +96,12 @@ pub fn compare(
     let significant = p < 1.0 - config.confidence;
     let mean_u = n1 as f64 * n2 as f64 / 2.0;
     out.verdict = if !significant || relative_change.abs() <= config.tolerance {
-        Verdict::Same
+        BaselineVerdict::Same
     } else if u_baseline < mean_u {
         // The baseline's values rank low: the candidate's are higher.
-        Verdict::Higher
+        BaselineVerdict::Higher
     } else {
-        Verdict::Lower
+        BaselineVerdict::Lower
     };
     out
 }

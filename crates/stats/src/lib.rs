@@ -10,7 +10,7 @@
 //! - [`Snapshot`]: what a recorder holds, as a value. [`Snapshot::merge`] is exact;
 //!   its JSON form (`shipgate.stats/v1`) carries histograms in the HdrHistogram V2
 //!   compressed encoding, so distributed workers' results merge later with no loss.
-//! - [`Summary`]: count, rate, failures, min/max (exact), mean, stdev and Locust's
+//! - [`EndpointSummary`]: count, rate, failures, min/max (exact), mean, stdev and Locust's
 //!   [`PERCENTILES`], per name and [`AGGREGATED`].
 //! - [`Threshold`]: `p95 < 500ms`, `"GET /search": p(99.9) <= 1s`, `error_rate < 1%`,
 //!   parsed once, evaluated to an [`Evaluation`] with the actual value.
@@ -55,7 +55,7 @@ mod snapshot;
 mod summary;
 mod threshold;
 
-pub use baseline::{CompareConfig, Comparison, Verdict, compare, compare_snapshots};
+pub use baseline::{BaselineVerdict, CompareConfig, Comparison, compare, compare_snapshots};
 pub use endpoint::{EndpointStats, StatusClasses};
 pub use error::{Error, ErrorKind};
 pub use histogram::{HIGHEST_US, LatencyHistogram, SIGNIFICANT_DIGITS};
@@ -64,5 +64,5 @@ pub use recorder::{EndpointId, Recent, Recorder};
 pub use sample::{FailureKind, Sample};
 pub use series::{Buckets, Interval, Series};
 pub use snapshot::{SNAPSHOT_SCHEMA, Snapshot};
-pub use summary::{AGGREGATED, LatencySummary, PERCENTILES, Summary};
+pub use summary::{AGGREGATED, EndpointSummary, LatencySummary, PERCENTILES};
 pub use threshold::{Evaluation, LatencyStat, Metric, Op, ParseError, Threshold, Value};

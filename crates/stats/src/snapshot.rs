@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoint::EndpointStats;
 use crate::series::Series;
-use crate::summary::Summary;
+use crate::summary::EndpointSummary;
 use crate::{Error, ErrorKind};
 
 /// The schema name of [`Snapshot`]'s JSON form.
@@ -82,20 +82,20 @@ impl Snapshot {
     }
 
     /// The summary of one name, or `None` if nothing was recorded under it.
-    pub fn summary(&self, name: &str) -> Option<Summary> {
+    pub fn summary(&self, name: &str) -> Option<EndpointSummary> {
         self.endpoints
             .get(name)
-            .map(|s| Summary::new(name, s, self.elapsed()))
+            .map(|s| EndpointSummary::new(name, s, self.elapsed()))
     }
 
     /// The summary of every name, in name order, then the aggregate (named `Aggregated`).
-    pub fn summaries(&self) -> Vec<Summary> {
-        let mut out: Vec<Summary> = self
+    pub fn summaries(&self) -> Vec<EndpointSummary> {
+        let mut out: Vec<EndpointSummary> = self
             .endpoints
             .iter()
-            .map(|(n, s)| Summary::new(n, s, self.elapsed()))
+            .map(|(n, s)| EndpointSummary::new(n, s, self.elapsed()))
             .collect();
-        out.push(Summary::new(
+        out.push(EndpointSummary::new(
             crate::AGGREGATED,
             &self.aggregate(),
             self.elapsed(),

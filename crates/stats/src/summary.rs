@@ -53,7 +53,7 @@ impl LatencySummary {
 
 /// One request name's (or the aggregate's) summary over a run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
+pub struct EndpointSummary {
     /// The request name, or [`AGGREGATED`].
     pub name: String,
     /// Requests.
@@ -76,7 +76,7 @@ pub struct Summary {
     pub stats: EndpointStats,
 }
 
-impl Summary {
+impl EndpointSummary {
     /// Summarizes `stats` over a run of `elapsed`.
     pub fn new(name: &str, stats: &EndpointStats, elapsed: Duration) -> Self {
         let requests = stats.requests();

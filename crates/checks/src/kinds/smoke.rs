@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use shipgate_config::Secret;
 use shipgate_http::retry::{Attempt, Backoff, retry};
-use shipgate_http::{CookieJar, Step, StepResult, Vars, run_steps};
+use shipgate_http::{CookieJar, Step, StepResult, TemplateVars, run_steps};
 
 use crate::Context;
 use crate::observation::{Observation, StepObservation};
@@ -42,7 +42,7 @@ pub(crate) async fn observe(check: &SmokeCheck, ctx: &Context) -> Observation {
         policy = policy.within(healthy_within);
     }
     let (outcomes, attempts) = retry(&policy, |_| async move {
-        let mut vars: Vars = check.vars.clone().into_iter().collect();
+        let mut vars: TemplateVars = check.vars.clone().into_iter().collect();
         vars.extend(
             check
                 .secrets

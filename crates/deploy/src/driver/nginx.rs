@@ -173,7 +173,7 @@ impl Nginx {
                 if let Some(status) = exited {
                     return Attempt::Done(Err(format!("it exited ({status})")));
                 }
-                let mut vars = shipgate_http::Vars::new();
+                let mut vars = shipgate_http::TemplateVars::new();
                 let mut jar = shipgate_http::CookieJar::new();
                 if shipgate_http::run_step(&http, step, &mut vars, &mut jar)
                     .await

@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use shipgate_demo_app::Options;
-use shipgate_http::{ClientConfig, CookieJar, HttpClient, Step, StepResult, Vars, run_steps};
+use shipgate_http::{
+    ClientConfig, CookieJar, HttpClient, Step, StepResult, TemplateVars, run_steps,
+};
 
 fn steps(text: &str) -> Vec<Step> {
     #[derive(serde::Deserialize)]
@@ -50,7 +52,7 @@ fn client() -> HttpClient {
 #[tokio::test]
 async fn login_authorised_request_logout() {
     let addr = crate::demo(Options::default()).await;
-    let mut vars = Vars::from([
+    let mut vars = TemplateVars::from([
         ("base".into(), format!("http://{addr}")),
         ("password".into(), "demo-password".into()),
     ]);
@@ -71,7 +73,7 @@ async fn login_authorised_request_logout() {
 #[tokio::test]
 async fn a_failing_step_skips_the_rest_and_says_why() {
     let addr = crate::demo(Options::default()).await;
-    let mut vars = Vars::from([
+    let mut vars = TemplateVars::from([
         ("base".into(), format!("http://{addr}")),
         ("password".into(), "wrong".into()),
     ]);
@@ -114,7 +116,7 @@ retries = 3
 retry_delay = "10ms"
 assert = ["status == 200"]
 "#;
-    let mut vars = Vars::from([("base".into(), format!("http://{addr}"))]);
+    let mut vars = TemplateVars::from([("base".into(), format!("http://{addr}"))]);
     let outcomes = run_steps(&client(), &steps(text), &mut vars, &mut CookieJar::new()).await;
     assert!(outcomes[1].passed(), "{:?}", outcomes[1].result);
     assert_eq!(
@@ -129,7 +131,7 @@ async fn a_missing_variable_fails_without_sending() {
     let outcomes = run_steps(
         &client(),
         &steps(text),
-        &mut Vars::new(),
+        &mut TemplateVars::new(),
         &mut CookieJar::new(),
     )
     .await;

@@ -6,7 +6,7 @@ use super::*;
 pub(super) struct User<S> {
     /// Its own connections, kept alive between its requests.
     pub(super) session: S,
-    pub(super) vars: Vars,
+    pub(super) vars: TemplateVars,
     pub(super) jar: CookieJar,
 }
 

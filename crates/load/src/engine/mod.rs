@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shipgate_http::{CookieJar, Failed, HttpClient, MakeSender, Mismatch, Vars, exchange};
+use shipgate_http::{CookieJar, Failed, HttpClient, MakeSender, Mismatch, TemplateVars, exchange};
 use shipgate_stats::{EndpointId, FailureKind, Recent, Recorder, Sample, Snapshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -86,7 +86,7 @@ impl<M: MakeSender> Live<M> {
 struct Shared<M: MakeSender> {
     /// Makes each user's sender.
     make: M,
-    vars: Vars,
+    vars: TemplateVars,
     /// Set when the run starts.
     start: std::sync::OnceLock<Instant>,
     shards: Vec<Mutex<Recorder>>,

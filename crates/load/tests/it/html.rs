@@ -3,7 +3,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use shipgate_demo_app::{Options, Stall};
-use shipgate_load::{Engine, Report};
+use shipgate_load::{Engine, LoadReport};
 use tokio_util::sync::CancellationToken;
 
 use crate::{client, demo, plan};
@@ -96,7 +96,7 @@ request = {{ name = "GET /health", url = "{{{{host}}}}/health" }}
     let result = Engine::new(p.clone(), client(Duration::from_secs(5)))
         .run(CancellationToken::new())
         .await;
-    let report = Report::new(&p, &result);
+    let report = LoadReport::new(&p, &result);
     let html = report.html(
         "shipgate-load: demo <test>",
         &[("shape".into(), "stages 4 -> 8 users".into())],

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use shipgate_demo_app::{Options, Stall};
-use shipgate_load::{Engine, Report};
+use shipgate_load::{Engine, LoadReport};
 use shipgate_report::ExitCode;
 use shipgate_stats::FailureKind;
 use shipgate_testkit::BlackHole;
@@ -53,7 +53,7 @@ async fn thresholds_pass_and_fail_with_the_right_exit_code() {
     let result = Engine::new(p.clone(), client(Duration::from_secs(5)))
         .run(CancellationToken::new())
         .await;
-    let report = Report::new(&p, &result);
+    let report = LoadReport::new(&p, &result);
     assert_eq!(report.exit_code(), ExitCode::Success, "{}", report.table());
     let names: Vec<&str> = report.summaries.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
@@ -82,7 +82,7 @@ async fn thresholds_pass_and_fail_with_the_right_exit_code() {
 
     // Stricter thresholds against the same numbers fail.
     let strict = plan(&text.replace(r#""p95 < 1s""#, r#""p95 < 1us""#));
-    let report = Report::new(&strict, &result);
+    let report = LoadReport::new(&strict, &result);
     assert_eq!(report.exit_code(), ExitCode::Failure);
     assert!(
         report.table().contains("FAIL  p95 < 1us"),
@@ -92,7 +92,7 @@ async fn thresholds_pass_and_fail_with_the_right_exit_code() {
 
     // The CSV files Locust's dashboards read.
     let dir = tempfile::tempdir().unwrap();
-    Report::new(&p, &result)
+    LoadReport::new(&p, &result)
         .write_csv(&dir.path().join("run"))
         .unwrap();
     let stats = std::fs::read_to_string(dir.path().join("run_stats.csv")).unwrap();
@@ -112,7 +112,7 @@ async fn thresholds_pass_and_fail_with_the_right_exit_code() {
             .unwrap()
             .starts_with("Method,Name,Error,Occurrences")
     );
-    let json = Report::new(&p, &result).json();
+    let json = LoadReport::new(&p, &result).json();
     assert_eq!(json["schema"], "shipgate.load/v1");
     assert_eq!(
         json["snapshot"]["schema"], "shipgate.stats/v1",
@@ -234,7 +234,7 @@ async fn a_target_killed_mid_run_gives_errors_by_kind_and_the_run_ends_on_time()
         result.failures
     );
     // No thresholds: failed requests fail the run, and the table says why.
-    let report = Report::new(&p, &result);
+    let report = LoadReport::new(&p, &result);
     assert_eq!(report.exit_code(), ExitCode::Failure, "{}", report.table());
     assert!(
         report.table().contains(&format!(
@@ -272,5 +272,5 @@ async fn a_black_holed_target_times_out_rather_than_hangs() {
         "{:?}",
         all.failures
     );
-    assert_eq!(Report::new(&p, &result).exit_code(), ExitCode::Failure);
+    assert_eq!(LoadReport::new(&p, &result).exit_code(), ExitCode::Failure);
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::Render;
-use crate::{Error, ErrorKind, Finding, Outcome, Phase, Report, Summary};
+use crate::{Error, ErrorKind, Finding, Outcome, Phase, Report, Tally};
 
 /// The identifier of the JSON schema [`Json`] writes; documented in `docs/report-schema.md`.
 ///
@@ -23,7 +23,7 @@ struct Document<'a> {
     started_at: String,
     outcome: Outcome,
     exit_code: u8,
-    summary: Summary,
+    summary: Tally,
     findings: Vec<JsonFinding<'a>>,
 }
 

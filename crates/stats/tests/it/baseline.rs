@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use shipgate_stats::{
-    CompareConfig, LatencyHistogram, Recorder, Sample, Verdict, compare, compare_snapshots,
+    BaselineVerdict, CompareConfig, LatencyHistogram, Recorder, Sample, compare, compare_snapshots,
 };
 
 /// Deterministic log-normal-ish latencies around `median_us`.
@@ -29,7 +29,7 @@ fn the_same_distribution_is_judged_the_same() {
         &latencies(2000, 50_000.0, 2),
         &CompareConfig::default(),
     );
-    assert_eq!(c.verdict, Verdict::Same, "{c:?}");
+    assert_eq!(c.verdict, BaselineVerdict::Same, "{c:?}");
     assert!(c.p_value > 0.05, "{c:?}");
 }
 
@@ -41,7 +41,7 @@ fn a_slower_candidate_is_higher_and_a_faster_one_lower() {
         &latencies(2000, 65_000.0, 2),
         &CompareConfig::default(),
     );
-    assert_eq!(slow.verdict, Verdict::Higher, "{slow:?}");
+    assert_eq!(slow.verdict, BaselineVerdict::Higher, "{slow:?}");
     assert!(slow.confidence > 0.999, "{slow:?}");
     assert!((slow.relative_change - 0.30).abs() < 0.05, "{slow:?}");
     let fast = compare(
@@ -49,7 +49,7 @@ fn a_slower_candidate_is_higher_and_a_faster_one_lower() {
         &latencies(2000, 35_000.0, 3),
         &CompareConfig::default(),
     );
-    assert_eq!(fast.verdict, Verdict::Lower, "{fast:?}");
+    assert_eq!(fast.verdict, BaselineVerdict::Lower, "{fast:?}");
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_significant_shift_within_tolerance_is_the_same() {
         &CompareConfig::default(),
     );
     assert!(c.p_value < 0.001, "{c:?}");
-    assert_eq!(c.verdict, Verdict::Same, "{c:?}");
+    assert_eq!(c.verdict, BaselineVerdict::Same, "{c:?}");
     let strict = CompareConfig {
         tolerance: 0.01,
         ..CompareConfig::default()
@@ -73,7 +73,7 @@ fn a_significant_shift_within_tolerance_is_the_same() {
             &strict
         )
         .verdict,
-        Verdict::Higher
+        BaselineVerdict::Higher
     );
 }
 
@@ -84,14 +84,14 @@ fn too_few_samples_is_insufficient_data_never_a_pass() {
         &latencies(5000, 500_000.0, 2),
         &CompareConfig::default(),
     );
-    assert_eq!(c.verdict, Verdict::InsufficientData);
+    assert_eq!(c.verdict, BaselineVerdict::InsufficientData);
     assert_eq!(c.samples, (20, 5000));
     let empty = compare(
         &LatencyHistogram::new(),
         &LatencyHistogram::new(),
         &CompareConfig::default(),
     );
-    assert_eq!(empty.verdict, Verdict::InsufficientData);
+    assert_eq!(empty.verdict, BaselineVerdict::InsufficientData);
 }
 
 #[test]
@@ -119,6 +119,6 @@ fn snapshots_compare_per_request_name() {
     };
     let results = compare_snapshots(&record(1), &record(2), &CompareConfig::default());
     let verdict = |name: &str| results.iter().find(|(n, _)| n == name).unwrap().1.verdict;
-    assert_eq!(verdict("GET /"), Verdict::Same);
-    assert_eq!(verdict("GET /search"), Verdict::Higher);
+    assert_eq!(verdict("GET /"), BaselineVerdict::Same);
+    assert_eq!(verdict("GET /search"), BaselineVerdict::Higher);
 }
