@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use shipgate_checks::{Context, PhaseError, RunConfig};
 use shipgate_cli::Failure;
-use shipgate_deploy::{Hook, HookFuture, Hooks};
+use shipgate_deploy::{Ending, Hook, HookFuture, Hooks, Operation};
 use shipgate_notify::{Event, EventKind, Notifier, NotifyConfig, Severity};
 use shipgate_report::{Finding, Outcome, Phase};
 
@@ -110,9 +110,40 @@ impl Announcer {
         })
     }
 
+    /// Runs `op`, announcing its start (a deployment's) and its end; the findings of
+    /// channels that failed come back beside the outcome.
+    pub(crate) async fn around(
+        &mut self,
+        op: Operation,
+        ctx: &shipgate_deploy::Context<'_>,
+        release: &str,
+        env: &str,
+    ) -> Result<(shipgate_deploy::Outcome, Vec<Finding>), shipgate_deploy::Error> {
+        let mut notified = Vec::new();
+        if op == Operation::Deploy {
+            let summary = format!("deploying {release} to {env}");
+            let sent = self.send(
+                EventKind::DeploymentStarted,
+                Severity::Info,
+                release,
+                summary,
+                &[],
+            );
+            notified.extend(sent.await);
+        }
+        let outcome = op.run(ctx).await?;
+        let (kind, severity, summary) = announcement(op, &outcome, release, env);
+        let details = [
+            ("deployment", outcome.id.clone()),
+            ("journal", outcome.journal.display().to_string()),
+        ];
+        notified.extend(self.send(kind, severity, release, summary, &details).await);
+        Ok((outcome, notified))
+    }
+
     /// Sends one event; a channel that fails is a warning in the report, never a
     /// reason to stop a deployment.
-    pub(crate) async fn send(
+    async fn send(
         &mut self,
         kind: EventKind,
         severity: Severity,
@@ -146,5 +177,43 @@ impl Announcer {
                 Some(f)
             })
             .collect()
+    }
+}
+
+/// What to announce when an operation ends: the event, how urgent, one line (naming
+/// the step that failed, if one did).
+pub(crate) fn announcement(
+    op: Operation,
+    outcome: &shipgate_deploy::Outcome,
+    release: &str,
+    env: &str,
+) -> (EventKind, Severity, String) {
+    let failed = outcome
+        .findings
+        .iter()
+        .find(|f| f.outcome.is_blocking())
+        .map(|f| format!(" at step {}: {}", f.name, f.message))
+        .unwrap_or_default();
+    match (op, outcome.ending) {
+        (Operation::Rollback, Ending::Deployed) => (
+            EventKind::RolledBack,
+            Severity::Warning,
+            format!("{env} rolled back to {release}"),
+        ),
+        (_, Ending::Deployed) => (
+            EventKind::DeploymentSucceeded,
+            Severity::Info,
+            format!("{release} is live on {env}"),
+        ),
+        (_, Ending::RolledBack | Ending::Aborted) => (
+            EventKind::RolledBack,
+            Severity::Warning,
+            format!("{release} on {env} was rolled back{failed}"),
+        ),
+        _ => (
+            EventKind::DeploymentFailed,
+            Severity::Critical,
+            format!("{} of {release} on {env} failed{failed}", op.verb()),
+        ),
     }
 }

@@ -11,8 +11,7 @@ mod show;
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::{Context, DeployConfig, Ending, Operation, Plan};
-use shipgate_notify::{EventKind, Severity};
+use shipgate_deploy::{Context, DeployConfig, Operation, Plan};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
 use args::{Args, Command, What};
@@ -115,32 +114,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     };
     let mut announcer = hooks::Announcer::new(&doc, &base, &env)?;
     let (outcome, notified) = shipgate_cli::runtime(None)?
-        .block_on(async {
-            let mut notified = Vec::new();
-            if op == Operation::Deploy {
-                let summary = format!("deploying {release} to {env}");
-                let sent = announcer.send(
-                    EventKind::DeploymentStarted,
-                    Severity::Info,
-                    &release,
-                    summary,
-                    &[],
-                );
-                notified.extend(sent.await);
-            }
-            let outcome = op.run(&ctx).await?;
-            let (kind, severity, summary) = announcement(op, &outcome, &release, &env);
-            let details = [
-                ("deployment", outcome.id.clone()),
-                ("journal", outcome.journal.display().to_string()),
-            ];
-            notified.extend(
-                announcer
-                    .send(kind, severity, &release, summary, &details)
-                    .await,
-            );
-            Ok::<_, shipgate_deploy::Error>((outcome, notified))
-        })
+        .block_on(announcer.around(op, &ctx, &release, &env))
         .map_err(failure)?;
     let ending = outcome.ending.as_str();
     let title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
@@ -155,44 +129,6 @@ fn run(args: &Args) -> Result<Code, Failure> {
     } else {
         Code::Failure
     })
-}
-
-/// What to announce when an operation ends: the event, how urgent, one line (naming
-/// the step that failed, if one did).
-fn announcement(
-    op: Operation,
-    outcome: &shipgate_deploy::Outcome,
-    release: &str,
-    env: &str,
-) -> (EventKind, Severity, String) {
-    let failed = outcome
-        .findings
-        .iter()
-        .find(|f| f.outcome.is_blocking())
-        .map(|f| format!(" at step {}: {}", f.name, f.message))
-        .unwrap_or_default();
-    match (op, outcome.ending) {
-        (Operation::Rollback, Ending::Deployed) => (
-            EventKind::RolledBack,
-            Severity::Warning,
-            format!("{env} rolled back to {release}"),
-        ),
-        (_, Ending::Deployed) => (
-            EventKind::DeploymentSucceeded,
-            Severity::Info,
-            format!("{release} is live on {env}"),
-        ),
-        (_, Ending::RolledBack | Ending::Aborted) => (
-            EventKind::RolledBack,
-            Severity::Warning,
-            format!("{release} on {env} was rolled back{failed}"),
-        ),
-        _ => (
-            EventKind::DeploymentFailed,
-            Severity::Critical,
-            format!("{} of {release} on {env} failed{failed}", op.verb()),
-        ),
-    }
 }
 
 /// A library error as the documented exit code: nothing changed (2) when the

@@ -33,54 +33,68 @@ pub(crate) async fn run(
         .arg(command)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .stdout(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::with_source(ErrorKind::Driver, format!("cannot start `{command}`"), e)
-    })?;
+    let what = format!("`{command}`");
+    let spawned = |e| Error::with_source(ErrorKind::Driver, format!("cannot start {what}"), e);
+    let (status, out, err) = collect(cmd, &what, ErrorKind::Driver, timeout, spawned).await?;
+    let mut tail = tail_lines(&out, 10);
+    let err_tail = tail_lines(&err, 10);
+    if !err_tail.is_empty() {
+        if !tail.is_empty() {
+            tail.push('\n');
+        }
+        tail.push_str(&err_tail);
+    }
+    Ok(Finished {
+        success: status.success(),
+        status: describe(status),
+        tail,
+    })
+}
+
+/// Spawns `cmd` in a process group of its own, reads its stdout (when piped) and
+/// stderr to the end and waits for it, for at most `timeout`: past it the whole group
+/// is killed and the error says so. The one place a step's process is run.
+async fn collect(
+    mut cmd: tokio::process::Command,
+    what: &str,
+    kind: ErrorKind,
+    timeout: Duration,
+    spawned: impl FnOnce(std::io::Error) -> Error,
+) -> Result<(std::process::ExitStatus, Vec<u8>, Vec<u8>), Error> {
+    cmd.stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(spawned)?;
     let pid = child.id();
-    let mut stdout = child.stdout.take().expect("piped");
+    let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take().expect("piped");
     let work = async {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (_, _, status) = tokio::join!(
-            stdout.read_to_end(&mut out),
-            stderr.read_to_end(&mut err),
-            child.wait()
-        );
+        let read_out = async {
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.read_to_end(&mut out).await;
+            }
+        };
+        let (_, _, status) = tokio::join!(read_out, stderr.read_to_end(&mut err), child.wait());
         (out, err, status)
     };
     match tokio::time::timeout(timeout, work).await {
         Ok((out, err, status)) => {
-            let status = status.map_err(|e| {
-                Error::with_source(ErrorKind::Driver, format!("cannot wait for `{command}`"), e)
-            })?;
-            let mut tail = tail_lines(&out, 10);
-            let err_tail = tail_lines(&err, 10);
-            if !err_tail.is_empty() {
-                if !tail.is_empty() {
-                    tail.push('\n');
-                }
-                tail.push_str(&err_tail);
-            }
-            Ok(Finished {
-                success: status.success(),
-                status: describe(status),
-                tail,
-            })
+            let status = status
+                .map_err(|e| Error::with_source(kind, format!("cannot wait for {what}"), e))?;
+            Ok((status, out, err))
         }
         Err(_) => {
             if let Some(pid) = pid {
                 kill_group(pid, nix::sys::signal::Signal::SIGKILL);
             }
             Err(Error::new(
-                ErrorKind::Driver,
-                format!("`{command}` did not finish within {timeout:?} and was killed"),
+                kind,
+                format!("{what} did not finish within {timeout:?} and was killed"),
             ))
         }
     }
@@ -149,12 +163,8 @@ impl Exec {
 
     /// Runs it; an exit status other than 0 is an error quoting its stderr's end.
     pub(crate) async fn run(self) -> Result<String, Error> {
-        let what = format!("{} {}", self.program, self.args.join(" "));
         let mut cmd = tokio::process::Command::new(&self.program);
-        cmd.args(&self.args)
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        cmd.args(&self.args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -180,61 +190,29 @@ impl Exec {
             Some(p) => Stdio::from(open(p, true)?),
             None => Stdio::piped(),
         });
-        let mut child = cmd.spawn().map_err(|e| {
+        let (program, package) = (self.program.as_str(), self.package);
+        let spawned = |e: std::io::Error| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "`{}` is not installed: apt-get install -y {}",
-                    self.program, self.package
-                )
+                format!("`{program}` is not installed: apt-get install -y {package}")
             } else {
-                format!("cannot start `{}`", self.program)
+                format!("cannot start `{program}`")
             };
             Error::with_source(ErrorKind::Backup, hint, e)
-        })?;
-        let pid = child.id();
-        let mut stderr = child.stderr.take().expect("piped");
-        let mut stdout = child.stdout.take();
-        let work = async {
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let read_out = async {
-                if let Some(s) = stdout.as_mut() {
-                    let _ = s.read_to_end(&mut out).await;
-                }
-            };
-            let (_, _, status) = tokio::join!(read_out, stderr.read_to_end(&mut err), child.wait());
-            (out, err, status)
         };
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok((out, err, status)) => {
-                let status = status.map_err(|e| {
-                    Error::with_source(ErrorKind::Backup, format!("cannot wait for {what}"), e)
-                })?;
-                if status.success() {
-                    Ok(String::from_utf8_lossy(&out).into_owned())
-                } else {
-                    Err(Error::new(
-                        ErrorKind::Backup,
-                        format!(
-                            "`{}` failed ({}): {}",
-                            self.program,
-                            describe(status),
-                            tail_lines(&err, 5)
-                        ),
-                    ))
-                }
-            }
-            Err(_) => {
-                if let Some(pid) = pid {
-                    kill_group(pid, nix::sys::signal::Signal::SIGKILL);
-                }
-                Err(Error::new(
-                    ErrorKind::Backup,
-                    format!(
-                        "`{}` did not finish within {:?} and was killed",
-                        self.program, self.timeout
-                    ),
-                ))
-            }
+        let what = format!("`{program}`");
+        let (status, out, err) =
+            collect(cmd, &what, ErrorKind::Backup, self.timeout, spawned).await?;
+        if status.success() {
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        } else {
+            Err(Error::new(
+                ErrorKind::Backup,
+                format!(
+                    "`{program}` failed ({}): {}",
+                    describe(status),
+                    tail_lines(&err, 5)
+                ),
+            ))
         }
     }
 }

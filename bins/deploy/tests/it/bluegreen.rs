@@ -31,9 +31,39 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// When a request was sent (since the start), and the version that answered it.
+type Answer = (Duration, Result<String, String>);
+
 /// Each request: when it was sent (since the start), and the version that answered
-/// (or why it failed).
-type Seen = Arc<Mutex<Vec<(Duration, Result<String, String>)>>>;
+/// (or why it failed); `answered` counts them, so the test can wait for a number of
+/// answers rather than for a time.
+#[derive(Clone)]
+struct Seen {
+    all: Arc<Mutex<Vec<Answer>>>,
+    answered: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Self {
+            all: Arc::default(),
+            answered: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+
+    fn push(&self, entry: Answer) {
+        let mut all = self.all.lock().unwrap();
+        all.push(entry);
+        self.answered.send_replace(all.len());
+    }
+
+    /// Waits until `more` requests beyond those answered now have been answered.
+    async fn more(&self, more: usize) {
+        let target = *self.answered.borrow() + more;
+        let mut rx = self.answered.subscribe();
+        rx.wait_for(|n| *n >= target).await.unwrap();
+    }
+}
 
 /// 200 GETs a second through nginx for `run`, each recording what answered. Each
 /// iteration borrows a keep-alive session from a pool, as shipgate-load's own users
@@ -62,7 +92,7 @@ fn load(url: String, run: Duration, seen: Seen, start: Instant) -> Plan {
                 Err(e) => Err(e.to_string()),
             };
             let failed = answer.clone().err();
-            seen.lock().unwrap().push((sent, answer));
+            seen.push((sent, answer));
             match failed {
                 None => Ok(()),
                 Some(why) => Err(why.into()),
@@ -162,7 +192,7 @@ interval = "20ms"
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // Under load: deploy v2, then roll back to v1.
-    let seen: Seen = Arc::default();
+    let seen = Seen::new();
     let start = Instant::now();
     let plan = load(
         format!("{}/health", nginx.url()),
@@ -177,18 +207,18 @@ interval = "20ms"
         )
         .run(CancellationToken::new()),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await; // tidy: load before the switch
+    seen.more(100).await; // load before the switch
     let (out, _) = deploy(vec!["deploy", "--release", "v2"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let switched = start.elapsed();
-    tokio::time::sleep(Duration::from_millis(1500)).await; // tidy: load on v2
+    seen.more(300).await; // load on v2
     let (out, took) = deploy(vec!["rollback", "--to", "previous"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let rolled_back = start.elapsed();
     assert!(took < Duration::from_secs(2), "the rollback took {took:?}");
     let result = engine.await.unwrap();
 
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.all.lock().unwrap().clone();
     let failed: Vec<_> = seen.iter().filter(|(_, r)| r.is_err()).collect();
     assert!(
         failed.is_empty(),
