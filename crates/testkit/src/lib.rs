@@ -12,6 +12,8 @@
 //! | [`Nginx`] | `nginx` | `GET /` answers |
 //! | [`Osmem`] | `osmem-server` (PyPI) | it prints its address |
 //! | [`Smtp`] | `aiosmtpd` (PyPI) | it sends its 220 banner |
+//! | [`Prometheus`] | `prometheus` | `/-/ready` answers 200 |
+//! | [`Alertmanager`] | `prometheus-alertmanager` | `/-/ready` answers 200 |
 //!
 //! When a binary is missing, `start` fails with [`ErrorKind::MissingBinary`] and a
 //! message naming the package to install. Tests must `expect` it, never skip.
@@ -37,6 +39,7 @@ mod nginx;
 mod osmem;
 mod postgres;
 mod process;
+mod prometheus;
 mod redis;
 mod smtp;
 
@@ -48,5 +51,6 @@ pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
 pub use osmem::Osmem;
 pub use postgres::Postgres;
 pub use process::free_port;
+pub use prometheus::{Alertmanager, Prometheus, PrometheusBuilder};
 pub use redis::Redis;
 pub use smtp::Smtp;

@@ -89,6 +89,20 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::Debian {
+            package: "prometheus",
+            binaries: &["prometheus"],
+        },
+        used_by: "testkit::Prometheus (shipgate-watch's PromQL source)",
+    },
+    Need {
+        source: Source::Debian {
+            package: "prometheus-alertmanager",
+            binaries: &["prometheus-alertmanager"],
+        },
+        used_by: "testkit::Alertmanager (shipgate-notify's alertmanager channel)",
+    },
+    Need {
+        source: Source::Debian {
             package: "chromium",
             binaries: CHROMIUM,
         },

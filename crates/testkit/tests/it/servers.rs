@@ -156,3 +156,49 @@ fn servers_started_together_get_different_ports() {
     assert_ne!(a.port(), b.port());
     assert_ne!(a.pid(), b.pid());
 }
+
+#[test]
+fn prometheus_scrapes_its_target_and_alertmanager_takes_alerts() {
+    let target = Nginx::builder()
+        .file("metrics", "# TYPE up_test gauge\nup_test 7\n")
+        .start()
+        .expect("start nginx");
+    let prom = shipgate_testkit::Prometheus::builder()
+        .scrape(format!("127.0.0.1:{}", target.port()))
+        .interval(Duration::from_millis(200))
+        .start()
+        .expect("start prometheus (apt-get install prometheus)");
+    let port = prom.port();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = http_get(port, "/api/v1/query?query=up_test");
+        if body.contains("\"7\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never scraped: {body}"
+        );
+        // tidy: polling a real server's scrape loop, which runs on its own clock
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(prom);
+    assert_stopped(port);
+
+    let am = shipgate_testkit::Alertmanager::start()
+        .expect("start alertmanager (apt-get install prometheus-alertmanager)");
+    let am_port: u16 = am.url().rsplit(':').next().unwrap().parse().unwrap();
+    let body = r#"[{"labels":{"alertname":"TestkitProbe"}}]"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", am_port)).unwrap();
+    write!(
+        stream,
+        "POST /api/v2/alerts HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    let alerts = http_get(am_port, "/api/v2/alerts");
+    assert!(alerts.contains("TestkitProbe"), "{alerts}");
+}
