@@ -69,7 +69,10 @@ impl PrometheusBuilder {
             write(&conf, &yaml)?;
             let mut cmd = Command::new(&bin);
             cmd.arg(format!("--config.file={}", conf.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=warn");
             let mut process = ServerProcess::spawn(
@@ -136,7 +139,10 @@ impl Alertmanager {
             )?;
             let mut cmd = Command::new(&bin);
             cmd.arg(format!("--config.file={}", conf.display()))
-                .arg(format!("--storage.path={}", dir.path().join("data").display()))
+                .arg(format!(
+                    "--storage.path={}",
+                    dir.path().join("data").display()
+                ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--cluster.listen-address=")
                 .arg("--log.level=warn");

@@ -1,0 +1,258 @@
+//! A watch window's verdict: passed, failed (and rolled back), or inconclusive, as a
+//! shipgate-report [`Report`].
+
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+use shipgate_notify::Delivery;
+use shipgate_report::{Finding, Outcome, Phase, Report};
+
+use crate::alert::Transition;
+use crate::config::Action;
+use crate::evaluate::{Change, Evaluator, RuleStats};
+use crate::sample::Reading;
+
+/// How a window ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every rule had data and no rollback rule fired.
+    Passed,
+    /// A rollback rule fired (and the rollback was attempted).
+    Failed,
+    /// Some rule never had data: nothing proves the release healthy.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// `passed`, `failed`, `inconclusive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The rollback a window made.
+#[derive(Debug, Clone)]
+pub struct RollbackRecord {
+    /// When it finished.
+    pub at: SystemTime,
+    /// The rule that asked for it.
+    pub rule: String,
+    /// Why, in words.
+    pub reason: String,
+    /// What it did, or why it failed.
+    pub result: Result<String, String>,
+}
+
+/// One rule's part of the window.
+#[derive(Debug, Clone)]
+pub struct RuleWindow {
+    /// The rule's name.
+    pub name: String,
+    /// `notify` or `rollback`.
+    pub action: Action,
+    /// What it saw.
+    pub stats: RuleStats,
+    /// Its most severe condition.
+    pub condition: String,
+}
+
+/// A finished (or running) window.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// The environment.
+    pub environment: String,
+    /// When it began.
+    pub started: SystemTime,
+    /// When it ended.
+    pub ended: SystemTime,
+    /// Every transition, in order.
+    pub changes: Vec<Change>,
+    /// The rollback, if one was made.
+    pub rollback: Option<RollbackRecord>,
+    /// Per rule, once finished.
+    pub rules: Vec<RuleWindow>,
+    /// Notices sent: `(channel, events, ok or why not)`.
+    pub deliveries: Vec<(String, usize, Result<u32, String>)>,
+}
+
+impl Window {
+    pub(crate) fn new(environment: &str, started: SystemTime) -> Self {
+        Self {
+            environment: environment.to_owned(),
+            started,
+            ended: started,
+            changes: Vec::new(),
+            rollback: None,
+            rules: Vec::new(),
+            deliveries: Vec::new(),
+        }
+    }
+
+    pub(crate) fn delivered(&mut self, d: Delivery) {
+        let result = d.result.map_err(|e| shipgate_report::error_line(&e));
+        self.deliveries.push((d.channel, d.events, result));
+    }
+
+    pub(crate) fn finish(&mut self, eval: &Evaluator, ended: SystemTime) {
+        self.ended = ended;
+        self.rules = eval
+            .rules()
+            .iter()
+            .map(|r| RuleWindow {
+                name: r.config.name.clone(),
+                action: r.config.action,
+                stats: eval.stats(&r.config.name).cloned().unwrap_or_default(),
+                condition: r
+                    .levels()
+                    .last()
+                    .map(|(_, c)| c.to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
+    }
+
+    /// The verdict: a rollback wins, then missing data, then passed.
+    pub fn verdict(&self) -> Verdict {
+        if self.rollback.is_some() || self.changes.iter().any(|c| c.rollback) {
+            Verdict::Failed
+        } else if self.rules.iter().any(|r| r.stats.with_data == 0) {
+            Verdict::Inconclusive
+        } else {
+            Verdict::Passed
+        }
+    }
+
+    /// The rules that never had data.
+    pub fn without_data(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.stats.with_data == 0)
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// Transitions of one rule.
+    pub fn changes_of<'a>(&'a self, rule: &'a str) -> impl Iterator<Item = &'a Change> + 'a {
+        self.changes.iter().filter(move |c| c.rule == rule)
+    }
+
+    /// One finding per rule, one for the rollback, and one for the verdict.
+    pub fn report(&self, title: impl Into<String>) -> Report {
+        let mut report = Report::new(title).with_started_at(self.started);
+        let length = self.ended.duration_since(self.started).unwrap_or_default();
+        for r in &self.rules {
+            let fired: Vec<&Change> = self
+                .changes_of(&r.name)
+                .filter(|c| c.transition == Transition::Fired)
+                .collect();
+            let resolved = self
+                .changes_of(&r.name)
+                .filter(|c| c.transition == Transition::Resolved)
+                .count();
+            let (outcome, message) = if r.stats.with_data == 0 {
+                (
+                    Outcome::Error,
+                    format!(
+                        "no data in {} sample(s): {}",
+                        r.stats.samples,
+                        last_reason(&r.stats).unwrap_or("the source was never sampled")
+                    ),
+                )
+            } else if fired.is_empty() {
+                (
+                    Outcome::Pass,
+                    format!(
+                        "`{}` never fired in {} sample(s)",
+                        r.condition, r.stats.samples
+                    ),
+                )
+            } else {
+                let outcome = if fired.iter().any(|c| c.rollback) {
+                    Outcome::Fail
+                } else {
+                    Outcome::Warn
+                };
+                let levels: Vec<&str> = fired.iter().map(|c| c.severity.as_str()).collect();
+                (
+                    outcome,
+                    format!(
+                        "fired {} time(s) ({}), resolved {resolved}",
+                        fired.len(),
+                        levels.join(", ")
+                    ),
+                )
+            };
+            let mut f = Finding::new(format!("rule {}", r.name), Phase::Watch, outcome)
+                .with_message(message)
+                .with_detail("samples", r.stats.samples.to_string())
+                .with_detail("no_data", r.stats.no_data.to_string());
+            if let Some(w) = r.stats.worst {
+                f = f.with_detail("worst", format!("{w}"));
+            }
+            report.push(f);
+        }
+        if let Some(rb) = &self.rollback {
+            let f = match &rb.result {
+                Ok(done) => Finding::new("rollback", Phase::Watch, Outcome::Fail)
+                    .with_message(format!("{}; {done}", rb.reason)),
+                Err(why) => Finding::new("rollback", Phase::Watch, Outcome::Error)
+                    .with_message(format!("{}; the rollback FAILED: {why}", rb.reason))
+                    .with_recommendation("roll back by hand: shipgate-deploy rollback"),
+            };
+            report.push(f);
+        }
+        let verdict = self.verdict();
+        let outcome = match verdict {
+            Verdict::Passed => Outcome::Pass,
+            Verdict::Failed => Outcome::Fail,
+            Verdict::Inconclusive => Outcome::Error,
+        };
+        let mut f = Finding::new("verdict", Phase::Watch, outcome)
+            .with_duration(length)
+            .with_message(match verdict {
+                Verdict::Passed => format!(
+                    "passed: every rule had data for {}",
+                    humantime::format_duration(round(length))
+                ),
+                Verdict::Failed => "failed: a rollback rule fired".to_owned(),
+                Verdict::Inconclusive => format!(
+                    "inconclusive: no data for {}; this window proves nothing about them",
+                    self.without_data().join(", ")
+                ),
+            });
+        if verdict == Verdict::Inconclusive {
+            f = f.with_recommendation(
+                "check the sources (is Prometheus up, does the query match series?)",
+            );
+        }
+        report.push(f);
+        report
+    }
+
+    /// The window in one JSON object (the history's closing line).
+    pub fn summary_json(&self) -> Value {
+        json!({
+            "environment": self.environment,
+            "started": crate::time::epoch_secs(self.started),
+            "ended": crate::time::epoch_secs(self.ended),
+            "verdict": self.verdict().as_str(),
+            "without_data": self.without_data(),
+            "rolled_back": self.rollback.as_ref().map(|r| r.rule.clone()),
+        })
+    }
+}
+
+fn last_reason(stats: &RuleStats) -> Option<&str> {
+    match &stats.last {
+        Some(Reading::NoData { message, .. }) => Some(message),
+        _ => None,
+    }
+}
+
+fn round(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs())
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the alert state machine driven by samples with chosen times, and
+//! the watch loop against a real Prometheus scraping the demo app, real nginx
+//! blue-green deployments, and real notification receivers.
+
+mod machine;
+mod prometheus;
+mod support;
