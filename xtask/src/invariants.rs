@@ -82,6 +82,28 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-report",
         ],
     ),
+    (
+        "shipgate-watch",
+        &[
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-notify",
+            "shipgate-report",
+        ],
+    ),
+    (
+        "shipgate-watch-cli",
+        &[
+            "shipgate-checks",
+            "shipgate-cli",
+            "shipgate-config",
+            "shipgate-deploy",
+            "shipgate-http",
+            "shipgate-notify",
+            "shipgate-report",
+            "shipgate-watch",
+        ],
+    ),
     // xtask reads the testkit's list of what the tests need, to install it.
     ("xtask", &["shipgate-testkit"]),
 ];

@@ -1,0 +1,113 @@
+//! The watch layer's hooks, implemented with shipgate-deploy: a rollback that switches
+//! back to the previous release, and a mute held while a deployment is under way.
+
+use std::path::PathBuf;
+
+use shipgate_checks::{Framework, migration_files};
+use shipgate_deploy::{Context, DeployConfig, Driver, Ending, Hooks, LockState, Plan};
+use shipgate_watch::{BoxError, BoxFuture, Mute, Rollback};
+
+/// `shipgate-deploy rollback application --to previous`, as a hook.
+pub(crate) struct DeployRollback {
+    pub(crate) config: DeployConfig,
+    pub(crate) base: PathBuf,
+    pub(crate) environment: String,
+}
+
+impl Rollback for DeployRollback {
+    fn rollback<'a>(&'a self, _reason: &'a str) -> BoxFuture<'a, Result<String, BoxError>> {
+        Box::pin(async move {
+            let driver = shipgate_deploy::driver_for(&self.config, &self.base)?;
+            let target = shipgate_deploy::rollback_target(&*driver, "previous")?;
+            self.migrations_allow(&*driver, &target)?;
+            let plan = Plan::from_config(
+                &self.config,
+                &self.environment,
+                &target,
+                &self.base,
+                Hooks::default(),
+            )?
+            .rollback_to(&target);
+            let ctx = Context {
+                plan: &plan,
+                driver: &*driver,
+                http: shipgate_http::HttpClient::new(&Default::default())?,
+                skip: Vec::new(),
+                force: false,
+                // A rule with action = "rollback" is the team's standing confirmation.
+                confirmed: true,
+            };
+            let outcome = shipgate_deploy::deploy(&ctx).await?;
+            if outcome.ending == Ending::Deployed {
+                Ok(format!(
+                    "switched back to {target} (deployment {})",
+                    outcome.id
+                ))
+            } else {
+                Err(format!(
+                    "the rollback to {target} ended {}; journal {}",
+                    outcome.ending.as_str(),
+                    outcome.journal.display()
+                )
+                .into())
+            }
+        })
+    }
+}
+
+impl DeployRollback {
+    /// With `[deploy.migrations]`, an unattended rollback goes ahead only when the
+    /// serving release brought no migration the target lacks: anything else needs
+    /// `shipgate-deploy rollback`, whose guard weighs reversibility and backups.
+    fn migrations_allow(&self, driver: &dyn Driver, target: &str) -> Result<(), BoxError> {
+        let Some(m) = &self.config.migrations else {
+            return Ok(());
+        };
+        let framework: Framework =
+            serde_json::from_value(serde_json::Value::String(m.framework.clone()))?;
+        let current = driver.current()?.unwrap_or_default();
+        let (Some(now), Some(then)) = (driver.release_dir(&current), driver.release_dir(target))
+        else {
+            return Ok(());
+        };
+        let known = migration_files(framework, &then.join(&m.dir))?;
+        let newer: Vec<String> = migration_files(framework, &now.join(&m.dir))?
+            .into_iter()
+            .filter(|n| !known.iter().any(|k| k.id == n.id))
+            .map(|n| n.id)
+            .collect();
+        if newer.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{current} brought migrations {target} does not have ({}); not rolling back unattended: \
+             run `shipgate-deploy rollback`, whose guard checks them",
+            newer.join(", ")
+        )
+        .into())
+    }
+}
+
+/// Alerts are held while the environment's latest deployment has no ending and its
+/// lock is held by a live process (a crashed one does not mute forever).
+pub(crate) struct DeployMute {
+    pub(crate) state_dir: PathBuf,
+}
+
+impl Mute for DeployMute {
+    fn muted(&self) -> Option<String> {
+        let (_, state) = shipgate_deploy::latest(&self.state_dir).ok()??;
+        if state.ending.is_some() {
+            return None;
+        }
+        match shipgate_deploy::Lock::inspect(&self.state_dir) {
+            Ok(LockState::Held(holder)) => Some(format!(
+                "deployment {} of {} is under way ({})",
+                state.id,
+                state.release,
+                holder.describe()
+            )),
+            _ => None,
+        }
+    }
+}
