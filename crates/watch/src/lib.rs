@@ -70,7 +70,7 @@ pub use sample::{Missing, Reading, Sample};
 pub use status::{AlertStatus, RuleStatus, STATUS_SCHEMA, Status};
 pub use time::{Clock, SystemClock, TokioClock, epoch_secs, from_epoch_secs, rfc3339};
 pub use watch::{BoxError, BoxFuture, Mute, Rollback, Watch};
-pub use window::{RollbackRecord, RuleWindow, Verdict, Window};
+pub use window::{RollbackRecord, RollbackResult, RuleWindow, Verdict, Window};
 
 /// An error and its causes on one line, `a: b: c`.
 pub(crate) fn report_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -21,7 +21,7 @@ use crate::history::History;
 use crate::source::Source;
 use crate::status::Status;
 use crate::time::Clock;
-use crate::window::{RollbackRecord, Window};
+use crate::window::{RollbackRecord, RollbackResult, Window};
 
 /// A boxed future, for the hooks' object-safe traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -247,25 +247,28 @@ impl Watch<'_> {
                 .map_or_else(|| "no data".to_owned(), |v| format!("value {v}"))
         );
         tracing::warn!(%reason, "rolling back");
-        let result = hook
-            .rollback(&reason)
-            .await
-            .map_err(|e| crate::report_chain(&*e));
+        let result = match hook.rollback(&reason).await {
+            Ok(done) => RollbackResult::Done(done),
+            Err(e) => RollbackResult::Failed(crate::report_chain(&*e)),
+        };
+        let ok = matches!(result, RollbackResult::Done(_));
         let at = self.clock.now();
         self.log_event(
             "rollback",
             json!({"at": crate::time::epoch_secs(at), "rule": change.rule, "reason": reason,
-                   "ok": result.is_ok(), "result": match &result { Ok(m) | Err(m) => m.clone() }}),
+                   "ok": ok, "result": match &result { RollbackResult::Done(m) | RollbackResult::Failed(m) => m.clone() }}),
         )?;
         if let Some(n) = &mut self.notifier {
             let (severity, summary) = match &result {
-                Ok(done) => (Severity::Critical, format!("rolled back: {reason}; {done}")),
-                Err(why) => (
+                RollbackResult::Done(done) => {
+                    (Severity::Critical, format!("rolled back: {reason}; {done}"))
+                }
+                RollbackResult::Failed(why) => (
                     Severity::Critical,
                     format!("ROLLBACK FAILED after {reason}: {why}"),
                 ),
             };
-            let kind = if result.is_ok() {
+            let kind = if ok {
                 EventKind::RolledBack
             } else {
                 EventKind::DeploymentFailed

@@ -44,7 +44,16 @@ pub struct RollbackRecord {
     /// Why, in words.
     pub reason: String,
     /// What it did, or why it failed.
-    pub result: Result<String, String>,
+    pub result: RollbackResult,
+}
+
+/// How a rollback went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackResult {
+    /// Done: what it did (`switched back to v41`).
+    Done(String),
+    /// It failed, and why: the deployment may still be serving the bad release.
+    Failed(String),
 }
 
 /// One rule's part of the window.
@@ -197,11 +206,13 @@ impl Window {
         }
         if let Some(rb) = &self.rollback {
             let f = match &rb.result {
-                Ok(done) => Finding::new("rollback", Phase::Watch, Outcome::Fail)
+                RollbackResult::Done(done) => Finding::new("rollback", Phase::Watch, Outcome::Fail)
                     .with_message(format!("{}; {done}", rb.reason)),
-                Err(why) => Finding::new("rollback", Phase::Watch, Outcome::Error)
-                    .with_message(format!("{}; the rollback FAILED: {why}", rb.reason))
-                    .with_recommendation("roll back by hand: shipgate-deploy rollback"),
+                RollbackResult::Failed(why) => {
+                    Finding::new("rollback", Phase::Watch, Outcome::Error)
+                        .with_message(format!("{}; the rollback FAILED: {why}", rb.reason))
+                        .with_recommendation("roll back by hand: shipgate-deploy rollback")
+                }
             };
             report.push(f);
         }
