@@ -2,7 +2,7 @@
 //! up fire rules after their `for`, turned down resolve them, one notice each; and
 //! every way of having no data is no data, never a pass.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use shipgate_notify::NotifyConfig;
 use shipgate_testkit::{Prometheus, RefusingPort};
@@ -77,7 +77,7 @@ async fn knob_fires_then_resolves(
     rule: &str,
     on: &str,
     off: &str,
-) -> (Window, Vec<(String, String)>) {
+) -> (Window, Vec<(String, String)>, Vec<SystemTime>) {
     let app = DemoApp::start("v1").await;
     let receiver = DemoApp::start("receiver").await;
     let prom = Prometheus::builder()
@@ -145,10 +145,18 @@ async fn knob_fires_then_resolves(
             .all(|l| l.contains("\"schema\":\"shipgate.watch-history/v1\""))
     );
     assert!(lines.contains("\"type\":\"transition\"") && lines.contains("\"type\":\"window\""));
-    (window, notices(&receiver).await)
+    let sampled: Vec<SystemTime> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "sample")
+        .map(|v| shipgate_watch::from_epoch_secs(v["at"].as_f64().unwrap()))
+        .collect();
+    (window, notices(&receiver).await, sampled)
 }
 
-fn assert_fired_after_exactly(window: &Window, hold: Duration, every: Duration) {
+/// Fired at the first sample at or after `for` had passed since pending: not before,
+/// and no sample in between (whatever the machine's load did to the sampling times).
+fn assert_fired_after_exactly(window: &Window, sampled: &[SystemTime], hold: Duration) {
     let at = |t: Transition| {
         window
             .changes
@@ -157,25 +165,48 @@ fn assert_fired_after_exactly(window: &Window, hold: Duration, every: Duration) 
             .unwrap_or_else(|| panic!("no {t:?} in {:?}", window.changes))
             .at
     };
-    let pending = at(Transition::Pending);
-    let fired = at(Transition::Fired);
-    let waited = fired.duration_since(pending).unwrap();
+    // In whole milliseconds, as the history writes times. Samples are due on exact
+    // ticks, so one may fall on `pending + for` itself, a hair before or after it;
+    // a sample past it by more than the rounding must have fired.
+    let ms = |t: SystemTime| (shipgate_watch::epoch_secs(t) * 1000.0).round() as u64;
+    let fired = ms(at(Transition::Fired));
+    // The `for` counts from the pending that led to the firing (a dip below the limit
+    // while the rate climbs clears an earlier one).
+    let pending = window
+        .changes
+        .iter()
+        .filter(|c| c.transition == Transition::Pending && ms(c.at) <= fired)
+        .map(|c| ms(c.at))
+        .max()
+        .expect("a pending before the firing");
+    let due = pending + hold.as_millis() as u64;
     assert!(
-        waited >= hold && waited < hold + every + Duration::from_millis(250),
-        "fired {waited:?} after pending; `for` is {hold:?}, samples every {every:?}"
+        fired >= due,
+        "fired {} ms after pending; `for` is {hold:?}",
+        fired - pending
     );
-    assert!(at(Transition::Resolved) > fired);
+    let sampled: Vec<u64> = sampled.iter().map(|t| ms(*t)).collect();
+    let skipped: Vec<_> = sampled
+        .iter()
+        .filter(|t| **t > due && **t < fired)
+        .collect();
+    assert!(
+        skipped.is_empty(),
+        "samples after `for` passed, before it fired: {skipped:?}"
+    );
+    assert!(sampled.contains(&fired), "{fired} not in {sampled:?}");
+    assert!(ms(at(Transition::Resolved)) > fired);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_error_ratio_of_ten_percent_fires_after_for_and_resolves_when_lowered() {
-    let (window, notices) = knob_fires_then_resolves(
+    let (window, notices, sampled) = knob_fires_then_resolves(
         "[[rules]]\nname = \"error rate\"\nsource = \"prom\"\nwhen = \"error_rate > 5%\"\nfor = \"2s\"",
         r#"{"error_ratio": 0.1}"#,
         r#"{"error_ratio": 0}"#,
     )
     .await;
-    assert_fired_after_exactly(&window, Duration::from_secs(2), Duration::from_millis(500));
+    assert_fired_after_exactly(&window, &sampled, Duration::from_secs(2));
     let firing: Vec<_> = notices.iter().filter(|(s, _)| s == "firing").collect();
     let resolved: Vec<_> = notices.iter().filter(|(s, _)| s == "resolved").collect();
     assert_eq!((firing.len(), resolved.len()), (1, 1), "{notices:?}");
@@ -192,13 +223,13 @@ async fn an_error_ratio_of_ten_percent_fires_after_for_and_resolves_when_lowered
 
 #[tokio::test(flavor = "multi_thread")]
 async fn added_latency_fires_a_p95_rule_and_resolves_when_removed() {
-    let (window, notices) = knob_fires_then_resolves(
+    let (window, notices, sampled) = knob_fires_then_resolves(
         "[[rules]]\nname = \"latency\"\nsource = \"prom\"\nwhen = \"p95 > 200ms\"\nfor = \"1s\"",
         r#"{"latency": "300ms"}"#,
         r#"{"latency": "0s"}"#,
     )
     .await;
-    assert_fired_after_exactly(&window, Duration::from_secs(1), Duration::from_millis(500));
+    assert_fired_after_exactly(&window, &sampled, Duration::from_secs(1));
     let statuses: Vec<&str> = notices.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(statuses, ["firing", "resolved"], "{notices:?}");
     let worst = window.rules[0].stats.worst.unwrap();
