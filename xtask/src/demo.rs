@@ -8,7 +8,8 @@
 //! `shipgate-load` run of the five-class configuration (CSV, JSON, JUnit, Markdown);
 //! then `shipgate-notify test`, delivering to the demo app's own `/hooks/{channel}`;
 //! the README's first configuration; and `shipgate-deploy` deploying the demo app
-//! blue-green behind a real nginx and rolling it back (`demo_deploy.rs`).
+//! blue-green behind a real nginx and rolling it back, then watching it with
+//! `shipgate-watch` for a short window (`demo_deploy.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -36,6 +37,8 @@ pub(crate) fn run() -> Result<(), Failed> {
         "shipgate-load-cli",
         "--package",
         "shipgate-deploy-cli",
+        "--package",
+        "shipgate-watch-cli",
     ])
     .run()?;
     let root = workspace_root();

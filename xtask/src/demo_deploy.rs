@@ -1,6 +1,7 @@
 //! The deploy part of `cargo xtask demo`: the demo app deployed blue-green behind a real
 //! nginx with `shipgate-deploy` (release `blue`, then `green`), then rolled back, each
-//! switch proved by asking nginx which version answers.
+//! switch proved by asking nginx which version answers; then a short `shipgate-watch`
+//! window over the deployment, which must pass.
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,6 +48,28 @@ url = "{url}/health"
 assert = ['header x-app-version == "{{{{release}}}}"']
 timeout = "10s"
 interval = "50ms"
+
+[watch]
+history = "watch.jsonl"
+
+[watch.sources.site]
+type = "http"
+url = "{url}/health"
+interval = "250ms"
+
+[[watch.rules]]
+name = "health"
+source = "site"
+when = "status != 200"
+consecutive = 3
+action = "rollback"
+
+[[watch.rules]]
+name = "latency"
+source = "site"
+warning = "latency > 200ms"
+critical = "latency > 1s"
+consecutive = 2
 "#,
         pid = nginx.pid(),
         pid_file = nginx.dir().join("nginx.pid").display(),
@@ -77,6 +100,21 @@ interval = "50ms"
                 args.join(" ")
             ));
         }
+    }
+    let watch = root.join("target/debug/shipgate-watch");
+    eprintln!("$ shipgate-watch --env demo deployment --for 3s");
+    let status = Cmd::new(&watch)
+        .args(["--env", "demo", "deployment", "--for", "3s", "--markdown"])
+        .args([out.join("watch.md")])
+        .into_command()
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| Failed(format!("cannot run shipgate-watch: {e}")))?;
+    if !status.success() {
+        failed.push(format!(
+            "shipgate-watch deployment ({status}): see {}",
+            out.join("watch.md").display()
+        ));
     }
     stop_slots(&dir.join("shipgate-slots.json"));
     drop(nginx);

@@ -111,6 +111,20 @@ pub enum ChannelConfig {
     },
     /// Email over SMTP.
     Email(EmailConfig),
+    /// An Alertmanager: alerts posted to `/api/v2/alerts`, so that pages keep going
+    /// through the team's routes, silences and inhibitions.
+    Alertmanager {
+        /// Its base URL, e.g. `http://alertmanager:9093` (a secret: it may hold credentials).
+        url: Secret,
+        /// A firing alert ends this long after it was sent unless sent again (keep it
+        /// above `[notify] cooldown`, which is when it is re-sent); default 1h.
+        #[serde(default = "one_hour", with = "shipgate_config::duration")]
+        ends_after: Duration,
+    },
+}
+
+fn one_hour() -> Duration {
+    Duration::from_secs(3600)
 }
 
 fn pagerduty_url() -> String {

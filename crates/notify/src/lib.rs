@@ -6,8 +6,9 @@
 //! severity, environment and kind ([`Route`]) to channels ([`ChannelConfig`]): Slack
 //! (text plus Block Kit), a generic webhook (`shipgate.notification/v1`, optionally
 //! HMAC-SHA256 signed), PagerDuty Events v2 (trigger/resolve by `dedup_key`, change
-//! events for deployments), Microsoft Teams (adaptive card) and email over SMTP (lettre,
-//! STARTTLS or implicit TLS, plain text plus HTML).
+//! events for deployments), Microsoft Teams (adaptive card), email over SMTP (lettre,
+//! STARTTLS or implicit TLS, plain text plus HTML) and Alertmanager (`/api/v2/alerts`,
+//! labels and annotations, `startsAt`/`endsAt`).
 //!
 //! Alertmanager's ideas keep it quiet: the same alert is not re-sent within the
 //! cooldown, a resolution is sent once, events arriving together are grouped into one

@@ -322,6 +322,11 @@ async fn send(
             }
             Ok(attempts)
         }
+        ChannelConfig::Alertmanager { url, ends_after } => {
+            let target = format!("{}/api/v2/alerts", url.expose().trim_end_matches('/'));
+            let body = json(render::alertmanager(events, *ends_after, SystemTime::now()));
+            deliver::post(client, name, &target, &[], body, policy, false).await
+        }
         ChannelConfig::Email(cfg) => {
             if cfg.to.is_empty() {
                 return Err(Error::new(

@@ -77,6 +77,60 @@ pub fn webhook_signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Alertmanager's `POST /api/v2/alerts` body: one alert per event, identified by its
+/// labels (`alertname`: the rule, or the kind; `severity`, `environment`, `version`, and
+/// every detail named `label.NAME`); the other details are annotations. A firing
+/// alert ends `ends_after` from now unless re-sent (Alertmanager's own expiry); a
+/// resolved one ends at its time, which resolves it.
+pub fn alertmanager(
+    events: &[Event],
+    ends_after: std::time::Duration,
+    now: std::time::SystemTime,
+) -> Value {
+    let at = |secs: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let stamp = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let alerts: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let mut labels = serde_json::Map::new();
+            let name = e
+                .details
+                .get("rule")
+                .cloned()
+                .unwrap_or_else(|| e.kind.to_string());
+            labels.insert("alertname".into(), name.into());
+            labels.insert("severity".into(), e.severity.as_str().into());
+            labels.insert("environment".into(), e.environment.clone().into());
+            if let Some(v) = &e.version {
+                labels.insert("version".into(), v.clone().into());
+            }
+            let mut annotations = serde_json::Map::new();
+            annotations.insert("summary".into(), e.summary.clone().into());
+            for (k, v) in &e.details {
+                match k.strip_prefix("label.") {
+                    Some(label) => labels.insert(label.into(), v.clone().into()),
+                    None => annotations.insert(k.clone(), v.clone().into()),
+                };
+            }
+            let ends = match e.status {
+                Status::Resolved => at(e.at),
+                Status::Firing => now + ends_after,
+            };
+            let mut alert = json!({
+                "labels": labels,
+                "annotations": annotations,
+                "startsAt": stamp(at(e.at)),
+                "endsAt": stamp(ends),
+            });
+            if let Some(link) = e.links.first() {
+                alert["generatorURL"] = link.url.clone().into();
+            }
+            alert
+        })
+        .collect();
+    Value::Array(alerts)
+}
+
 /// PagerDuty Events v2: `(path, body)`; deployments are change events, the rest alerts
 /// that trigger or resolve by `dedup_key`.
 pub fn pagerduty(event: &Event, routing_key: &str, source: &str) -> (&'static str, Value) {

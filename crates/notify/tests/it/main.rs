@@ -1,6 +1,7 @@
 //! Integration tests for shipgate-notify: real local receivers (an HTTP sink that
 //! records requests and answers as scripted; aiosmtpd over STARTTLS).
 
+mod alertmanager;
 mod delivery;
 mod email;
 mod payloads;
