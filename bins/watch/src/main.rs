@@ -93,6 +93,18 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .map(|p| History::open(&p, config.history_max_bytes))
         .transpose()
         .map_err(|e| Failure::usage("[watch] history", e))?;
+    let metrics = config
+        .metrics
+        .as_deref()
+        .map(|addr| {
+            let l = std::net::TcpListener::bind(addr).map_err(|e| {
+                Failure::usage(format!("[watch] metrics: cannot listen on {addr}"), e)
+            })?;
+            l.set_nonblocking(true)
+                .map_err(|e| Failure::usage("[watch] metrics", e))?;
+            Ok::<_, Failure>(l)
+        })
+        .transpose()?;
     let cancel = CancellationToken::new();
     let version = deploy
         .as_ref()
@@ -112,11 +124,22 @@ fn run(args: &Args) -> Result<Code, Failure> {
         history,
         state_file: Some(state_file),
         cancel: cancel.clone(),
+        metrics: None,
     };
     let window = runtime
         .block_on(async {
             stop_on_signals(cancel);
-            watch.run(length).await
+            let metrics = metrics
+                .map(tokio::net::TcpListener::from_std)
+                .transpose()
+                .map_err(|e| {
+                    shipgate_watch::Error::with_source(
+                        shipgate_watch::ErrorKind::Io,
+                        "[watch] metrics",
+                        e,
+                    )
+                })?;
+            Watch { metrics, ..watch }.run(length).await
         })
         .map_err(|e| Failure::aborted("the watch stopped", e))?;
     let what = version.map_or_else(|| env.clone(), |v| format!("{v} in {env}"));

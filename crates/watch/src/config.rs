@@ -7,6 +7,7 @@
 //! window = "10m"            # how long `shipgate-watch deployment` watches by default
 //! history = ".shipgate/watch/history.jsonl"
 //! state_file = ".shipgate/watch/state.json"
+//! metrics = "127.0.0.1:9464"   # the watcher's own /metrics
 //!
 //! [watch.sources.api]
 //! type = "http"
@@ -84,6 +85,9 @@ pub struct WatchConfig {
     /// a restarted watcher takes its alerts' states from it.
     #[serde(default)]
     pub state_file: Option<String>,
+    /// Where the watcher serves its own `/metrics` (`127.0.0.1:9464`), for Prometheus.
+    #[serde(default)]
+    pub metrics: Option<String>,
     /// Where the data comes from, by name.
     pub sources: BTreeMap<String, SourceConfig>,
     /// The rules, evaluated on every sample of their source.

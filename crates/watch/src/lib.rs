@@ -53,6 +53,7 @@ mod config;
 mod error;
 mod evaluate;
 mod history;
+mod metrics;
 mod sample;
 pub mod source;
 mod status;

@@ -66,6 +66,8 @@ pub struct Watch<'a> {
     pub state_file: Option<PathBuf>,
     /// Stops the watch early (SIGTERM, Ctrl-C).
     pub cancel: CancellationToken,
+    /// Serves the watcher's own `/metrics` here while it runs.
+    pub metrics: Option<tokio::net::TcpListener>,
 }
 
 impl Watch<'_> {
@@ -89,6 +91,16 @@ impl Watch<'_> {
             eval.restore(saved.alerts());
         }
         let mut window = Window::new(&self.environment, started_wall);
+        let metrics = crate::metrics::Shared::default();
+        let stop_serving = self.cancel.child_token();
+        if let Some(listener) = self.metrics.take() {
+            tokio::spawn(crate::metrics::serve(
+                listener,
+                metrics.clone(),
+                stop_serving.clone(),
+            ));
+        }
+        let _stop = stop_serving.drop_guard();
         let mut next: Vec<Instant> = vec![start; sources.len()];
         let mut was_muted: Option<String> = None;
         loop {
@@ -137,6 +149,10 @@ impl Watch<'_> {
                 was_muted.clone_from(&muted);
             }
             for (_, sample) in &samples {
+                metrics
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .sampled(sample);
                 if let Some(h) = &mut self.history {
                     h.sample(sample, muted.is_some())?;
                 }
@@ -148,6 +164,10 @@ impl Watch<'_> {
                     }
                 }
             }
+            metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .update(&eval);
             if let Some(path) = &self.state_file {
                 Status::of(&eval, &self.environment, started_wall, wall, muted.clone())
                     .write(path)?;

@@ -4,4 +4,5 @@
 
 mod machine;
 mod prometheus;
+mod sources;
 mod support;

@@ -80,8 +80,12 @@ async fn knob_fires_then_resolves(
 ) -> (Window, Vec<(String, String)>, Vec<SystemTime>) {
     let app = DemoApp::start("v1").await;
     let receiver = DemoApp::start("receiver").await;
+    let own = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let own_addr = own.local_addr().unwrap();
+    own.set_nonblocking(true).unwrap();
     let prom = Prometheus::builder()
         .scrape(app.addr.to_string())
+        .scrape(own_addr.to_string())
         .interval(Duration::from_millis(250))
         .start()
         .expect("start prometheus (apt-get install prometheus)");
@@ -102,6 +106,7 @@ async fn knob_fires_then_resolves(
         history: Some(shipgate_watch::History::open(&history, 1 << 20).unwrap()),
         state_file: Some(dir.path().join("state.json")),
         cancel: cancel.clone(),
+        metrics: Some(tokio::net::TcpListener::from_std(own).unwrap()),
     };
     let status = dir.path().join("state.json");
     let state_of = || {
@@ -133,6 +138,22 @@ async fn knob_fires_then_resolves(
                 .iter()
                 .any(|(s, _)| s == "resolved")
         })
+        .await;
+        // A real Prometheus scraped the watcher's own /metrics: it saw the alert fire.
+        until(
+            Duration::from_secs(30),
+            "the watcher's metrics in Prometheus",
+            || async {
+                let q = "max_over_time(shipgate_watch_alert_state[1m])";
+                let (_, v) = send(
+                    "GET",
+                    &shipgate_watch::source::query_url(&prom.url(), q),
+                    "",
+                )
+                .await;
+                v["data"]["result"][0]["value"][1] == "2"
+            },
+        )
         .await;
         cancel.cancel();
     };
@@ -287,6 +308,7 @@ async fn empty_results_query_errors_and_a_down_prometheus_are_no_data_never_a_pa
         history: None,
         state_file: None,
         cancel: CancellationToken::new(),
+        metrics: None,
     }
     .run(Some(Duration::from_secs(2)))
     .await
