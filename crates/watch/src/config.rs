@@ -107,7 +107,7 @@ pub enum SourceConfig {
         /// The status that counts as up (default 200).
         #[serde(default = "ok")]
         expect_status: u16,
-        /// Assertions on the body, as the checks write them (`$.status == "ok"`).
+        /// Assertions on the body, as the checks write them (`json $.status == "ok"`).
         #[serde(default)]
         assert: Vec<Assertion>,
         /// Sampling interval (default: `[watch] interval`).

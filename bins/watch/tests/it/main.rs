@@ -3,6 +3,7 @@
 //! notification receiver.
 
 mod bluegreen;
+mod continuous;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shipgate-watch");
 
