@@ -23,7 +23,7 @@ use shipgate_cli::{ConfigArgs, LogArgs, ReportArgs};
 /// usage or configuration error: nothing was watched.
 ///
 /// Examples:
-///   shipgate-watch --env production deployment --for 10m --junit watch.xml
+///   shipgate-watch --env production deployment --for 10m --junit watch.xml --html watch.html
 ///   shipgate-watch --env production run
 ///   shipgate-watch --env production status --json
 ///   shipgate-watch --env staging test-alerts
@@ -53,6 +53,10 @@ pub(crate) enum Command {
         /// Notify only: never roll back, whatever the rules say.
         #[arg(long)]
         no_rollback: bool,
+        /// Write a self-contained HTML page of the window: each rule's values against
+        /// its limits, when it went pending, fired and resolved, the rollback.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
         #[command(flatten)]
         outputs: ReportArgs,
     },

@@ -66,17 +66,19 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let deploy: Option<shipgate_deploy::DeployConfig> = doc
         .section("deploy")
         .map_err(|e| Failure::usage("[deploy]", e))?;
-    let (length, rollback_wanted, outputs) = match &args.command {
+    let (length, rollback_wanted, outputs, html) = match &args.command {
         Command::Deployment {
             length,
             no_rollback,
+            html,
             outputs,
         } => (
             Some(length.unwrap_or(config.window)),
             !no_rollback,
             Some(outputs),
+            html.as_deref(),
         ),
-        _ => (None, false, None),
+        _ => (None, false, None, None),
     };
     let rollback = deploy
         .clone()
@@ -144,6 +146,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .map_err(|e| Failure::aborted("the watch stopped", e))?;
     let what = version.map_or_else(|| env.clone(), |v| format!("{v} in {env}"));
     let title = format!("shipgate-watch {what}: {}", window.verdict().as_str());
+    if let Some(path) = html {
+        let page = redactor.redact(&window.html(&title));
+        shipgate_cli::write_report(path, &page)?;
+    }
     let report = window.report(title).with_redactor(redactor);
     match outputs {
         Some(outputs) => {

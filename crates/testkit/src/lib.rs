@@ -31,6 +31,7 @@
 //! println!("connect to {} and wait forever", hole.addr());
 //! ```
 
+pub mod browser;
 mod error;
 mod faults;
 mod mariadb;

@@ -16,7 +16,8 @@
 //!   to the [`History`], the [`Status`] file is rewritten each cycle (and read back
 //!   on restart).
 //! - [`Window`]: the verdict ([`Verdict`]: passed, failed, inconclusive) as a
-//!   shipgate-report `Report`.
+//!   shipgate-report `Report`, and [`Window::html`], a self-contained page of each
+//!   rule's values against its limits with its transitions and the rollback.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -53,6 +54,7 @@ mod config;
 mod error;
 mod evaluate;
 mod history;
+mod html;
 mod metrics;
 mod sample;
 pub mod source;
@@ -71,7 +73,7 @@ pub use sample::{Missing, Reading, Sample};
 pub use status::{AlertStatus, RuleStatus, STATUS_SCHEMA, Status};
 pub use time::{Clock, SystemClock, TokioClock, epoch_secs, from_epoch_secs, rfc3339};
 pub use watch::{BoxError, BoxFuture, Mute, Rollback, Watch};
-pub use window::{RollbackRecord, RollbackResult, RuleWindow, Verdict, Window};
+pub use window::{DeliveryRecord, RollbackRecord, RollbackResult, RuleWindow, Verdict, Window};
 
 /// An error and its causes on one line, `a: b: c`.
 pub(crate) fn report_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -156,6 +156,22 @@ impl Watch<'_> {
                 if let Some(h) = &mut self.history {
                     h.sample(sample, muted.is_some())?;
                 }
+                for rule in eval
+                    .rules()
+                    .iter()
+                    .filter(|r| r.config.source == sample.source)
+                {
+                    let value = rule
+                        .levels()
+                        .last()
+                        .and_then(|(_, c)| sample.readings.get(c.field()))
+                        .and_then(crate::Reading::value);
+                    window
+                        .series
+                        .entry(rule.config.name.clone())
+                        .or_default()
+                        .push((sample.at, value));
+                }
                 for change in eval.observe(sample, muted.is_some()) {
                     self.record(&change, &mut window)?;
                     self.notify(&change, &eval);

@@ -67,6 +67,8 @@ pub struct RuleWindow {
     pub stats: RuleStats,
     /// Its most severe condition.
     pub condition: String,
+    /// Each level's limit, in the field's unit.
+    pub limits: Vec<(shipgate_notify::Severity, f64)>,
 }
 
 /// A finished (or running) window.
@@ -84,8 +86,21 @@ pub struct Window {
     pub rollback: Option<RollbackRecord>,
     /// Per rule, once finished.
     pub rules: Vec<RuleWindow>,
-    /// Notices sent: `(channel, events, ok or why not)`.
-    pub deliveries: Vec<(String, usize, Result<u32, String>)>,
+    /// Notices sent: `(channel, events, attempts)`, or why not.
+    pub deliveries: Vec<DeliveryRecord>,
+    /// Per rule, the value of its most severe level's field at each sample (none: no data).
+    pub series: std::collections::BTreeMap<String, Vec<(SystemTime, Option<f64>)>>,
+}
+
+/// One channel's delivery during the window.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    /// The channel.
+    pub channel: String,
+    /// Events in the message.
+    pub events: usize,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
 }
 
 impl Window {
@@ -98,12 +113,16 @@ impl Window {
             rollback: None,
             rules: Vec::new(),
             deliveries: Vec::new(),
+            series: std::collections::BTreeMap::new(),
         }
     }
 
     pub(crate) fn delivered(&mut self, d: Delivery) {
-        let result = d.result.map_err(|e| shipgate_report::error_line(&e));
-        self.deliveries.push((d.channel, d.events, result));
+        self.deliveries.push(DeliveryRecord {
+            channel: d.channel,
+            events: d.events,
+            error: d.result.err().map(|e| shipgate_report::error_line(&e)),
+        });
     }
 
     pub(crate) fn finish(&mut self, eval: &Evaluator, ended: SystemTime) {
@@ -120,6 +139,11 @@ impl Window {
                     .last()
                     .map(|(_, c)| c.to_string())
                     .unwrap_or_default(),
+                limits: r
+                    .levels()
+                    .iter()
+                    .map(|(s, c)| (*s, c.threshold()))
+                    .collect(),
             })
             .collect();
     }

@@ -236,6 +236,8 @@ url = "{receiver}/hooks/watch"
                 length,
                 "--json",
                 "-",
+                "--html",
+                "watch.html",
             ])
             .stdin(std::process::Stdio::null())
             .output()
@@ -285,6 +287,11 @@ async fn three_failed_health_probes_in_a_row_roll_back_once_and_notify() {
     let (_, health) = send("GET", &format!("{}/health", site.nginx.url()), "").await;
     assert_eq!(health["x-app-version"], "v1");
     assert_eq!(site.history("rollback").len(), 1);
+    let page = std::fs::read_to_string(site.dir.path().join("watch.html")).unwrap();
+    assert!(
+        page.contains("FAILED") && page.contains("<h2>Rollback</h2>"),
+        "{page}"
+    );
     let failing_before: usize = site
         .history("sample")
         .iter()

@@ -120,10 +120,7 @@ async fn status_without_a_watcher_and_bad_rules_are_usage_errors() {
     let bad = shipgate_watch(dir.path(), &["deployment", "--for", "1s"]).await;
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(
-        err.contains("shipgate.toml:11:8"),
-        "{err}"
-    );
+    assert!(err.contains("shipgate.toml:11:8"), "{err}");
     assert!(err.contains("expected one of >"), "{err}");
 }
 

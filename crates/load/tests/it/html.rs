@@ -1,72 +1,12 @@
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use shipgate_demo_app::{Options, Stall};
 use shipgate_load::{Engine, LoadReport};
 use tokio_util::sync::CancellationToken;
 
+use shipgate_testkit::browser::{near, screenshot};
+
 use crate::{client, demo, plan};
-
-/// Renders `html` in headless Chromium (Debian's package) and returns the screenshot's
-/// RGB pixels and width.
-fn screenshot(html: &Path, png: &Path) -> (Vec<[u8; 3]>, u32) {
-    let chromium = shipgate_testkit::needs::CHROMIUM
-        .iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "headless Chromium not found: {}",
-                shipgate_testkit::needs::missing_message("chromium")
-            )
-        });
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--window-size=1000,1500")
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(
-        png.exists(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let pixels = buf[..info.buffer_size()]
-        .chunks(channels)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
-    (pixels, info.width)
-}
-
-fn near(p: [u8; 3], hex: u32) -> bool {
-    let want = [(hex >> 16) as u8, (hex >> 8) as u8, hex as u8];
-    p.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 24)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_html_report_renders_its_charts_in_a_real_browser() {

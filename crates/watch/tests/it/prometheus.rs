@@ -9,7 +9,7 @@ use shipgate_testkit::{Prometheus, RefusingPort};
 use shipgate_watch::{SystemClock, Transition, Verdict, Watch, WatchConfig, Window};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{DemoApp, client, send, traffic};
+use crate::support::{DemoApp, bare_watch, client, send, traffic};
 
 const ERROR_RATE: &str = r#"(sum(rate(http_requests_total{status=~"5.."}[3s])) or vector(0)) / sum(rate(http_requests_total[3s]))"#;
 const P95: &str =
@@ -296,23 +296,10 @@ async fn empty_results_query_errors_and_a_down_prometheus_are_no_data_never_a_pa
             .is_some_and(|r| !r.is_empty())
     })
     .await;
-    let window = Watch {
-        config: &config,
-        environment: "staging".into(),
-        version: None,
-        http: client(),
-        clock: &SystemClock,
-        notifier: None,
-        rollback: None,
-        mute: None,
-        history: None,
-        state_file: None,
-        cancel: CancellationToken::new(),
-        metrics: None,
-    }
-    .run(Some(Duration::from_secs(2)))
-    .await
-    .unwrap();
+    let window = bare_watch(&config)
+        .run(Some(Duration::from_secs(2)))
+        .await
+        .unwrap();
     assert_eq!(window.verdict(), Verdict::Inconclusive);
     assert_eq!(window.without_data(), ["empty", "error", "down"]);
     let report = window.report("watch");

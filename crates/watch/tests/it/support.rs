@@ -62,3 +62,21 @@ pub(crate) fn traffic(url: String, per_second: u32) -> tokio::task::JoinHandle<(
         }
     })
 }
+
+/// A watch of `config` that records only: no notifier, hooks, files or metrics.
+pub(crate) fn bare_watch(config: &shipgate_watch::WatchConfig) -> shipgate_watch::Watch<'_> {
+    shipgate_watch::Watch {
+        config,
+        environment: "staging".into(),
+        version: None,
+        http: client(),
+        clock: &shipgate_watch::SystemClock,
+        notifier: None,
+        rollback: None,
+        mute: None,
+        history: None,
+        state_file: None,
+        cancel: tokio_util::sync::CancellationToken::new(),
+        metrics: None,
+    }
+}
