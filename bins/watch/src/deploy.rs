@@ -111,3 +111,61 @@ impl Mute for DeployMute {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use shipgate_deploy::{Ending, Event, Holder, Journal, Lock};
+
+    use super::*;
+
+    #[test]
+    fn alerts_are_held_while_a_live_deployment_holds_the_lock_and_has_no_ending() {
+        let dir = tempfile::tempdir().unwrap();
+        let mute = DeployMute {
+            state_dir: dir.path().to_owned(),
+        };
+        assert_eq!(mute.muted(), None, "no deployment yet");
+        let (mut lock, _) = Lock::acquire(dir.path()).unwrap();
+        lock.claim(&Holder::me("d1")).unwrap();
+        let mut journal = Journal::create(
+            &dir.path().join("deployments/d1.jsonl"),
+            Event::Started {
+                id: "d1".into(),
+                environment: "staging".into(),
+                release: "v2".into(),
+                steps: vec!["release".into()],
+                by: "test".into(),
+            },
+        )
+        .unwrap();
+        let held = mute.muted().expect("held during the deployment");
+        assert!(held.contains("deployment d1 of v2 is under way"), "{held}");
+        journal
+            .append(Event::Finished {
+                ending: Ending::Deployed,
+            })
+            .unwrap();
+        assert_eq!(mute.muted(), None, "its journal entry ends the mute");
+        lock.release().unwrap();
+    }
+
+    #[test]
+    fn a_crashed_deployment_does_not_mute_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        Journal::create(
+            &dir.path().join("deployments/d1.jsonl"),
+            Event::Started {
+                id: "d1".into(),
+                environment: "staging".into(),
+                release: "v2".into(),
+                steps: vec!["release".into()],
+                by: "test".into(),
+            },
+        )
+        .unwrap();
+        let mute = DeployMute {
+            state_dir: dir.path().to_owned(),
+        };
+        assert_eq!(mute.muted(), None, "nobody holds the lock");
+    }
+}
