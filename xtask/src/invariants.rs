@@ -13,10 +13,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-report", &[]),
     ("shipgate-config", &[]),
     ("shipgate-stats", &[]),
+    ("shipgate-host", &[]),
     ("shipgate-http", &["shipgate-config"]),
     (
         "shipgate-checks",
-        &["shipgate-config", "shipgate-http", "shipgate-report"],
+        &[
+            "shipgate-config",
+            "shipgate-host",
+            "shipgate-http",
+            "shipgate-report",
+        ],
     ),
     ("shipgate-testkit", &[]),
     // What every binary shares (flags, logging, runtime, report files, exit codes).
@@ -86,6 +92,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "shipgate-watch",
         &[
             "shipgate-config",
+            "shipgate-host",
             "shipgate-http",
             "shipgate-notify",
             "shipgate-report",

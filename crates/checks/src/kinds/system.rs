@@ -1,4 +1,5 @@
-//! Disk, memory and load on the machine shipgate runs on.
+//! Disk, memory and load on the machine shipgate runs on, read through shipgate-host
+//! (the watch layer's `host` source reads the same way).
 
 use serde::Deserialize;
 
@@ -58,15 +59,9 @@ fn judge(what: &str, used: f64, warn: f64, fail: f64, detail: &str) -> Observati
 
 pub(crate) fn observe(check: &SystemCheck) -> Observation {
     let mut parts = Vec::new();
-    match nix::sys::statvfs::statvfs(check.disk_path.as_str()) {
-        Ok(s) => {
-            let total = s.blocks() as f64 * s.fragment_size() as f64;
-            let avail = s.blocks_available() as f64 * s.fragment_size() as f64;
-            let used = if total > 0.0 {
-                1.0 - avail / total
-            } else {
-                0.0
-            };
+    match shipgate_host::disk(&check.disk_path) {
+        Ok(d) => {
+            let used = d.used_ratio();
             parts.push(
                 judge(
                     "disk",
@@ -75,56 +70,41 @@ pub(crate) fn observe(check: &SystemCheck) -> Observation {
                     check.disk_fail,
                     &format!(
                         "{} GiB free on {}",
-                        (avail / 1073741824.0) as u64,
+                        d.available / 1_073_741_824,
                         check.disk_path
                     ),
                 )
                 .detail("disk_used", format!("{used:.3}")),
             );
         }
-        Err(e) => parts.push(Observation::fail(format!(
-            "cannot read disk usage of {}: {e}",
-            check.disk_path
-        ))),
+        Err(e) => parts.push(Observation::fail(format!("cannot read disk usage: {e}"))),
     }
-    match std::fs::read_to_string("/proc/meminfo") {
-        Ok(info) => {
-            let field = |name: &str| {
-                info.lines()
-                    .find(|l| l.starts_with(name))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<f64>().ok())
-            };
-            if let (Some(total), Some(avail)) = (field("MemTotal:"), field("MemAvailable:")) {
-                let used = 1.0 - avail / total;
-                parts.push(
-                    judge(
-                        "memory",
-                        used,
-                        check.memory_warn,
-                        check.memory_fail,
-                        &format!("{} MiB available", (avail / 1024.0) as u64),
-                    )
-                    .detail("memory_used", format!("{used:.3}")),
-                );
-            }
+    match shipgate_host::memory() {
+        Ok(m) => {
+            let used = m.used_ratio();
+            parts.push(
+                judge(
+                    "memory",
+                    used,
+                    check.memory_warn,
+                    check.memory_fail,
+                    &format!("{} MiB available", m.available / 1_048_576),
+                )
+                .detail("memory_used", format!("{used:.3}")),
+            );
         }
-        Err(e) => parts.push(Observation::fail(format!("cannot read /proc/meminfo: {e}"))),
+        Err(e) => parts.push(Observation::fail(format!("cannot read memory: {e}"))),
     }
     if let Some(limit) = check.load_warn {
-        let load = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        if let Some(load) = load {
-            let per_core = load / cores;
-            let text = format!("load {load:.2} on {cores} cores");
-            parts.push(if per_core >= limit {
-                Observation::warn(text)
-            } else {
-                Observation::pass(text)
-            });
-        }
+        let load = shipgate_host::load();
+        let cores = load.cpus as f64;
+        let per_core = load.one / cores;
+        let text = format!("load {:.2} on {cores} cores", load.one);
+        parts.push(if per_core >= limit {
+            Observation::warn(text)
+        } else {
+            Observation::pass(text)
+        });
     }
     let summary = parts
         .iter()
