@@ -166,11 +166,12 @@ impl Watch<'_> {
                         .last()
                         .and_then(|(_, c)| sample.readings.get(c.field()))
                         .and_then(crate::Reading::value);
-                    window
-                        .series
-                        .entry(rule.config.name.clone())
-                        .or_default()
-                        .push((sample.at, value));
+                    let series = window.series.entry(rule.config.name.clone()).or_default();
+                    // A continuous watch runs for weeks: keep the newest points only.
+                    if series.len() >= SERIES_CAP {
+                        series.drain(..SERIES_CAP / 2);
+                    }
+                    series.push((sample.at, value));
                 }
                 for change in eval.observe(sample, muted.is_some()) {
                     self.record(&change, &mut window)?;
@@ -210,6 +211,9 @@ impl Watch<'_> {
 
     fn record(&mut self, change: &Change, window: &mut Window) -> Result<(), Error> {
         tracing::info!(rule = %change.rule, severity = change.severity.as_str(), transition = ?change.transition, value = ?change.value, "alert");
+        if window.changes.len() >= SERIES_CAP {
+            window.changes.drain(..SERIES_CAP / 2);
+        }
         window.changes.push(change.clone());
         if let Some(h) = &mut self.history {
             h.change(change)?;
@@ -322,6 +326,9 @@ impl Watch<'_> {
         Ok(())
     }
 }
+
+/// Points kept per rule for the window's picture (a day of 5 s samples is 17 280).
+const SERIES_CAP: usize = 50_000;
 
 /// A fixed time, handed to a sample task so that it needs no borrowed clock.
 struct WallAt(SystemTime);

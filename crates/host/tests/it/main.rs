@@ -20,7 +20,10 @@ fn the_disk_agrees_with_df() {
     let disk = shipgate_host::disk("/").unwrap();
     assert_eq!(disk.total, numbers[0], "size");
     // Free space moves while the suite writes: within 1 GiB.
-    assert!(disk.available.abs_diff(numbers[1]) < 1 << 30, "{disk:?} vs {numbers:?}");
+    assert!(
+        disk.available.abs_diff(numbers[1]) < 1 << 30,
+        "{disk:?} vs {numbers:?}"
+    );
     assert!((0.0..=1.0).contains(&disk.used_ratio()));
 }
 
@@ -40,7 +43,10 @@ fn memory_agrees_with_the_kernel() {
 #[test]
 fn a_relative_path_names_no_file_system() {
     let e = shipgate_host::disk("relative/dir").unwrap_err();
-    assert_eq!(e.to_string(), "relative/dir: no mounted file system holds it");
+    assert_eq!(
+        e.to_string(),
+        "relative/dir: no mounted file system holds it"
+    );
     let load = shipgate_host::load();
     assert!(load.one >= 0.0 && load.cpus >= 1);
 }
