@@ -19,9 +19,14 @@ use shipgate_deploy::Operation;
 /// A protected environment ([deploy] protected) asks for the phrase "deploy ENV" (or
 /// "rollback ENV", ...) on a terminal; without one it needs --confirm ENV.
 ///
-/// Exit codes: 0 deployed (or, for status and history, shown), 1 a step failed (the
-/// report says whether it was rolled back), 2 a usage or configuration error, the
-/// environment is locked, or an interrupted deployment waits: nothing was changed.
+/// With [pipeline.environments.ENV] watch = "10m" and a [watch] section, a deployment
+/// (or promotion) to ENV ends with that long a watch window: a rollback rule that fires
+/// rolls it back, and the verdict is kept for the next environment's promoted gate.
+///
+/// Exit codes: 0 deployed (or, for status and history, shown), 1 a step or a gate
+/// failed or the watch window did not pass (the report says whether it was rolled
+/// back), 2 a usage or configuration error, the environment is locked, or an
+/// interrupted deployment waits: nothing was changed.
 ///
 /// Examples:
 ///   shipgate-deploy --env staging deploy --release v42
@@ -32,7 +37,12 @@ use shipgate_deploy::Operation;
 ///   shipgate-deploy --env staging abort
 ///   shipgate-deploy --env staging rollback --to previous
 ///   shipgate-deploy --env staging rollback database --backup 20261202T101500Z-v41
-///   shipgate-deploy --env staging history --json
+///   shipgate-deploy --env staging deploy --release build-812 --version v1.76.0 --commit "$GITHUB_SHA"
+///   shipgate-deploy promote --from staging --to production v1.76.0 --confirm production
+///   shipgate-deploy --env production approve 20261203T101500123Z-v1.76.0
+///   shipgate-deploy promote --from staging --to production v1.76.1 --emergency --reason "INC-42 fix"
+///   shipgate-deploy --env production rollback --to v1.75.0
+///   shipgate-deploy history --json
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
 #[command(name = "shipgate-deploy", version, verbatim_doc_comment)]
@@ -52,6 +62,8 @@ pub(crate) enum Command {
         /// The release's id (a directory name: letters, digits, `.`, `_`, `-`).
         #[arg(long)]
         release: String,
+        #[command(flatten)]
+        artifact: ArtifactArgs,
         /// Print the resolved plan (what would run, against what) and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -68,6 +80,46 @@ pub(crate) enum Command {
         confirm: Confirm,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Promote a version from one environment to the next, through the gates
+    /// [pipeline.environments.TO] lists.
+    ///
+    /// The version must have been deployed to --from (its release and artifact are
+    /// taken from there). Gates run in order and the first that fails stops the
+    /// promotion, saying which and why: promoted (--from's last deployment of it
+    /// succeeded and its watch window passed), soak, checks, load, approval. An
+    /// approval gate without an approval records a request and prints the
+    /// `approve` command to run; promote again once approved (the wait timer counts
+    /// from the approval). With --emergency --reason, the gates the stage names as
+    /// skippable are skipped, the reason is journaled and announced at critical
+    /// severity; the backup and the lock are never skipped.
+    Promote {
+        /// The environment the version comes from.
+        #[arg(long)]
+        from: String,
+        /// The environment it goes to (the same as --env, which may be left out).
+        #[arg(long)]
+        to: String,
+        /// The version, as deployed to --from.
+        version: String,
+        /// Skip the gates [pipeline.environments.TO] skippable names.
+        #[arg(long, requires = "reason")]
+        emergency: bool,
+        /// Why (required with --emergency; journaled and announced).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        confirm: Confirm,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Approve a promotion's request (`status` lists the pending ones).
+    ///
+    /// Under four_eyes the approver must not be the requester. Who you are comes from
+    /// SHIPGATE_USER, else GITHUB_ACTOR, else USER.
+    Approve {
+        /// The request's id, as `promote` printed it.
+        id: String,
     },
     /// Finish an interrupted deployment (after a crash or kill -9).
     Resume {
@@ -94,7 +146,8 @@ pub(crate) enum Command {
         /// application, database or full.
         #[arg(value_enum, default_value = "application")]
         what: What,
-        /// `previous` (the release before the current one) or a release id.
+        /// `previous` (the release before the current one), a release id, or a version
+        /// deployed here (v1.75.0), resolved to its release from the journals.
         #[arg(long, default_value = "previous")]
         to: String,
         /// The backup to restore (default: the environment's latest).
@@ -114,7 +167,8 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Every deployment of the environment, newest last.
+    /// Every deployment of the environment (without --env: of every environment),
+    /// newest last: which version ran where and when.
     History {
         /// As JSON.
         #[arg(long)]
@@ -149,6 +203,12 @@ impl Command {
                 report,
                 ..
             } => (Operation::Rollback, Some(to.as_str()), confirm, report),
+            Command::Promote {
+                version,
+                confirm,
+                report,
+                ..
+            } => (Operation::Deploy, Some(version.as_str()), confirm, report),
             _ => return None,
         })
     }
@@ -165,10 +225,42 @@ pub(crate) enum What {
     Full,
 }
 
+/// What a release is, recorded in the journal (`history`, `rollback --to VERSION`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ArtifactArgs {
+    /// The version people call it (default: the release id).
+    #[arg(long)]
+    pub(crate) version: Option<String>,
+    /// The commit it was built from (in GitHub Actions: $GITHUB_SHA).
+    #[arg(long)]
+    pub(crate) commit: Option<String>,
+    /// The artifact's digest (an image's sha256:…).
+    #[arg(long)]
+    pub(crate) digest: Option<String>,
+}
+
 /// Confirmation for a protected environment.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct Confirm {
     /// Confirm a protected environment without a terminal: must name it.
     #[arg(long, value_name = "ENV")]
     pub(crate) confirm: Option<String>,
+}
+
+impl Args {
+    /// `--config` and `--env`, with `promote --to` as the environment.
+    pub(crate) fn target(&self) -> Result<ConfigArgs, shipgate_cli::Failure> {
+        let mut config = self.config.clone();
+        if let Command::Promote { to, .. } = &self.command {
+            match &config.env {
+                Some(env) if env != to => {
+                    return Err(shipgate_cli::Failure::usage_msg(format!(
+                        "--env {env} and promote --to {to} disagree: give one of them"
+                    )));
+                }
+                _ => config.env = Some(to.clone()),
+            }
+        }
+        Ok(config)
+    }
 }

@@ -5,13 +5,14 @@
 
 mod args;
 mod guard;
-mod hooks;
+mod promote;
 mod show;
 
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::{Context, DeployConfig, Operation, Plan};
+use shipgate_deploy::{Artifact, Context, DeployConfig, Operation, Plan};
+use shipgate_pipeline::layers;
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
 use args::{Args, Command, What};
@@ -23,26 +24,31 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
-    let doc = args.config.load()?;
+    let config_args = args.target()?;
+    let doc = config_args.load()?;
     let config: DeployConfig = shipgate_cli::required_section(&doc, "deploy")?;
-    let Some(env) = args.config.env.clone() else {
+    let base = args.config.base_dir();
+    let Some(env) = config_args.env.clone() else {
+        if let Command::History { json } = &args.command {
+            return show::history_all(&config.state_dir_for(&base, ""), *json);
+        }
         return Err(Failure::usage_msg(
             "give the environment to deploy to with --env NAME",
         ));
     };
-    let base = args.config.base_dir();
     // Config secrets, and the values env checks treat as secrets, are masked everywhere.
     let mut secrets = doc.secrets();
-    let hooks = hooks::checks(&doc, &base, &mut secrets)?;
+    let hooks = layers::checks(&doc, &base, &mut secrets).map_err(pipeline)?;
     let redactor = Redactor::new(secrets);
     logging.mask(redactor.clone());
     let state_dir = config.state_dir_for(&base, &env);
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
     let (skip, force, dry_run) = match &args.command {
-        Command::Status { json } => return show::status(&state_dir, *json),
+        Command::Status { json } => return show::status(&doc, &state_dir, &env, *json),
         Command::History { json } => return show::history(&state_dir, *json),
         Command::Unlock { yes } => return show::unlock(&state_dir, *yes),
+        Command::Approve { id } => return promote::approve(&doc, &state_dir, &env, id),
         Command::Deploy {
             skip,
             force,
@@ -51,17 +57,30 @@ fn run(args: &Args) -> Result<Code, Failure> {
         } => (skip.clone(), *force, *dry_run),
         _ => (Vec::new(), false, false),
     };
+    let runtime = shipgate_cli::runtime(None)?;
     let (op, named, confirm, outputs) = args.command.operation().expect("an operation");
     let rollback = match &args.command {
         Command::Rollback { what, backup, .. } => Some((*what, backup.as_deref())),
         _ => None,
     };
     let force_rollback = matches!(&args.command, Command::Rollback { force: true, .. });
-    let release = match (op, named, rollback) {
-        (_, _, Some((What::Database, _))) => driver.current().map(|c| c.unwrap_or_default()),
-        (Operation::Rollback, Some(to), _) => shipgate_deploy::rollback_target(driver, to),
-        (_, Some(release), _) => Ok(release.to_owned()),
-        (_, None, _) => shipgate_deploy::latest_release(&state_dir),
+    let promoted = match &args.command {
+        Command::Promote { .. } => Some(promote::gates(args, &doc, &config, &runtime)?),
+        _ => None,
+    };
+    if let Some(p) = &promoted
+        && !p.gates.passed()
+    {
+        return promote::refused(p, &env, outputs, &redactor);
+    }
+    let release = match (op, named, rollback, &promoted) {
+        (_, _, _, Some(p)) => Ok(p.gates.release.clone()),
+        (_, _, Some((What::Database, _)), _) => driver.current().map(|c| c.unwrap_or_default()),
+        (Operation::Rollback, Some(to), _, _) => {
+            shipgate_deploy::rollback_target(driver, &state_dir, to)
+        }
+        (_, Some(release), _, _) => Ok(release.to_owned()),
+        (_, None, _, _) => shipgate_deploy::latest_release(&state_dir),
     }
     .map_err(failure)?;
     let configured = if release.is_empty() {
@@ -71,11 +90,16 @@ fn run(args: &Args) -> Result<Code, Failure> {
     };
     let plan = Plan::from_config(&config, &env, configured, &base, hooks)
         .map_err(|e| Failure::usage(format!("{}: [deploy]", doc.path().display()), e))?;
-    let plan = match rollback {
-        None => plan,
-        Some((What::Application, _)) => plan.rollback_to(&release),
-        Some((What::Database, id)) => plan.restore(None, id).map_err(failure)?,
-        Some((What::Full, id)) => plan.restore(Some(&release), id).map_err(failure)?,
+    let plan = match (rollback, &promoted) {
+        (_, Some(p)) => plan
+            .with_artifact(p.gates.artifact.clone())
+            .with_promotion(p.gates.promotion(&p.from, p.emergency.as_deref())),
+        (None, None) => plan.with_artifact(artifact(&args.command, &release)?),
+        (Some((What::Application, _)), _) => plan
+            .rollback_to(&release)
+            .with_artifact(shipgate_deploy::artifact_of(&state_dir, &release).map_err(failure)?),
+        (Some((What::Database, id)), _) => plan.restore(None, id).map_err(failure)?,
+        (Some((What::Full, id)), _) => plan.restore(Some(&release), id).map_err(failure)?,
     };
     plan.check_skips(&skip, force).map_err(failure)?;
     let guarded = match rollback {
@@ -112,23 +136,74 @@ fn run(args: &Args) -> Result<Code, Failure> {
         force,
         confirmed: true,
     };
-    let mut announcer = hooks::Announcer::new(&doc, &base, &env)?;
-    let (outcome, notified) = shipgate_cli::runtime(None)?
+    let mut announcer = layers::Announcer::new(&doc, &base, &env).map_err(pipeline)?;
+    let mut report_lines = Vec::new();
+    if let Some(p) = &promoted {
+        report_lines.extend(p.gates.findings());
+        report_lines.extend(runtime.block_on(promote::announce_emergency(
+            p,
+            &mut announcer,
+            &release,
+            &env,
+        )));
+    }
+    let (outcome, notified) = runtime
         .block_on(announcer.around(op, &ctx, &release, &env))
         .map_err(failure)?;
+    if let Some(p) = &promoted {
+        promote::used(p, &state_dir, &env, &outcome.id)?;
+    }
     let ending = outcome.ending.as_str();
-    let title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
+    let mut passed = op.succeeded(outcome.ending);
+    let mut title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
+    report_lines.extend(guarded);
+    report_lines.extend(outcome.findings);
+    report_lines.extend(notified);
+    if passed
+        && matches!(
+            &args.command,
+            Command::Deploy { .. } | Command::Promote { .. }
+        )
+    {
+        // The deployment's last step: the watch window the pipeline asks for.
+        if let Some((verdict, findings)) = promote::watch_after(&doc, &base, &env, &runtime)? {
+            title = format!("{title}; watch {verdict}");
+            passed = verdict == "passed";
+            report_lines.extend(findings);
+        }
+    }
     let mut report = Report::new(title).with_redactor(redactor);
-    report.extend(guarded);
-    report.extend(outcome.findings);
-    report.extend(notified);
+    report.extend(report_lines);
     outputs.emit(&report)?;
     eprintln!("journal: {}", outcome.journal.display());
-    Ok(if op.succeeded(outcome.ending) {
-        Code::Success
-    } else {
-        Code::Failure
+    Ok(if passed { Code::Success } else { Code::Failure })
+}
+
+/// What `deploy --version --commit --digest` says the release is.
+fn artifact(command: &Command, release: &str) -> Result<Artifact, Failure> {
+    let Command::Deploy { artifact: a, .. } = command else {
+        return Ok(Artifact::version(release));
+    };
+    let version = a.version.clone().unwrap_or_else(|| release.to_owned());
+    if !shipgate_deploy::valid_release_id(&version) {
+        return Err(Failure::usage_msg(format!(
+            "--version {version:?}: use letters, digits, `.`, `_`, `-` (at most 100)"
+        )));
+    }
+    Ok(Artifact {
+        version,
+        commit: a.commit.clone(),
+        digest: a.digest.clone(),
     })
+}
+
+/// A pipeline-layer error as the documented exit code.
+pub(crate) fn pipeline(e: shipgate_pipeline::Error) -> Failure {
+    if e.changed_nothing() {
+        Failure::usage("nothing was changed", e)
+    } else {
+        Failure::aborted("the promotion stopped", e)
+    }
 }
 
 /// A library error as the documented exit code: nothing changed (2) when the

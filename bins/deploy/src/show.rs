@@ -8,16 +8,47 @@ use shipgate_report::ExitCode as Code;
 
 use crate::failure;
 
-pub(crate) fn status(state_dir: &Path, json: bool) -> Result<Code, Failure> {
+pub(crate) fn status(
+    doc: &shipgate_config::Document,
+    state_dir: &Path,
+    env: &str,
+    json: bool,
+) -> Result<Code, Failure> {
     let latest = shipgate_deploy::latest(state_dir).map_err(failure)?;
     let lock = shipgate_deploy::Lock::inspect(state_dir).map_err(failure)?;
+    let pending = pending_approvals(doc, state_dir, env)?;
     if json {
         let deployment = latest.as_ref().map(|(_, s)| s.to_json());
-        let value = serde_json::json!({ "lock": lock.to_string(), "deployment": deployment });
+        let approvals: Vec<_> = pending
+            .iter()
+            .map(|(r, standing)| {
+                serde_json::json!({
+                    "id": r.id, "version": r.version, "from": r.from,
+                    "requested_by": r.requested_by,
+                    "requested_at": humantime::format_rfc3339_seconds(r.requested_at).to_string(),
+                    "standing": standing,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "lock": lock.to_string(),
+            "deployment": deployment,
+            "pending_approvals": approvals,
+        });
         println!("{value:#}");
         return Ok(Code::Success);
     }
     println!("lock: {lock}");
+    for (r, standing) in &pending {
+        println!(
+            "approval {}: {} from {}, asked by {} at {}: {standing}",
+            r.id,
+            r.version,
+            r.from,
+            r.requested_by,
+            humantime::format_rfc3339_seconds(r.requested_at)
+        );
+    }
     let Some((path, s)) = latest else {
         println!("no deployment yet");
         return Ok(Code::Success);
@@ -37,16 +68,87 @@ pub(crate) fn status(state_dir: &Path, json: bool) -> Result<Code, Failure> {
 
 pub(crate) fn history(state_dir: &Path, json: bool) -> Result<Code, Failure> {
     let all = shipgate_deploy::history(state_dir).map_err(failure)?;
+    print_history(all, json);
+    Ok(Code::Success)
+}
+
+/// Every environment's deployments under the state directory's root, by time.
+pub(crate) fn history_all(root: &Path, json: bool) -> Result<Code, Failure> {
+    let mut all = Vec::new();
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            print_history(all, json);
+            return Ok(Code::Success);
+        }
+        Err(e) => return Err(Failure::usage(format!("cannot list {}", root.display()), e)),
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.path().join("deployments").is_dir() {
+            all.extend(shipgate_deploy::history(&entry.path()).map_err(failure)?);
+        }
+    }
+    all.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    print_history(all, json);
+    Ok(Code::Success)
+}
+
+fn print_history(all: Vec<shipgate_deploy::State>, json: bool) {
     if json {
         let list: Vec<_> = all.iter().map(shipgate_deploy::State::to_json).collect();
         println!("{:#}", serde_json::Value::Array(list));
-        return Ok(Code::Success);
+        return;
     }
     for s in &all {
         let ending = s.ending.map_or("interrupted", Ending::as_str);
-        println!("{}  {:<24} {:<12} {}", s.started_at, s.id, ending, s.by);
+        let commit = s
+            .artifact
+            .commit
+            .as_deref()
+            .map(|c| format!(" {}", &c[..c.len().min(12)]))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<12} {:<14} {:<12}{commit}  {}  {}",
+            s.started_at, s.environment, s.artifact.version, ending, s.id, s.by
+        );
     }
-    Ok(Code::Success)
+}
+
+/// The approval requests of `env` that can still lead to a deployment.
+fn pending_approvals(
+    doc: &shipgate_config::Document,
+    state_dir: &Path,
+    env: &str,
+) -> Result<Vec<(shipgate_pipeline::Request, String)>, Failure> {
+    let pipeline: Option<shipgate_pipeline::PipelineConfig> = doc
+        .section("pipeline")
+        .map_err(|e| Failure::usage("[pipeline]", e))?;
+    let Some(config) = pipeline.as_ref().and_then(|p| p.approval(env)).cloned() else {
+        return Ok(Vec::new());
+    };
+    let now = std::time::SystemTime::now();
+    let all = shipgate_pipeline::Approvals::new(state_dir, env)
+        .list()
+        .map_err(crate::pipeline)?;
+    Ok(all
+        .into_iter()
+        .filter(|r| r.open(&config, now))
+        .map(|r| {
+            let standing = match r.standing(&config, now) {
+                shipgate_pipeline::Standing::Pending { expires } => format!(
+                    "pending (expires {})",
+                    humantime::format_rfc3339_seconds(expires)
+                ),
+                shipgate_pipeline::Standing::Waiting { by, until } => format!(
+                    "approved by {by}, wait timer until {}",
+                    humantime::format_rfc3339_seconds(until)
+                ),
+                shipgate_pipeline::Standing::Ready { by } => format!("approved by {by}, ready"),
+                other => format!("{other:?}"),
+            };
+            (r, standing)
+        })
+        .collect())
 }
 
 pub(crate) fn unlock(state_dir: &Path, yes: bool) -> Result<Code, Failure> {

@@ -5,15 +5,15 @@
 //! code.
 
 mod args;
-mod deploy;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_notify::{Notifier, NotifyConfig};
+use shipgate_notify::Notifier;
+use shipgate_pipeline::WatchSetup;
 use shipgate_report::{ExitCode as Code, Redactor};
-use shipgate_watch::{History, Status, SystemClock, Verdict, Watch, WatchConfig};
+use shipgate_watch::{Status, Verdict};
 use tokio_util::sync::CancellationToken;
 
 use args::{Args, Command};
@@ -26,9 +26,6 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
     let doc = args.config.load()?;
-    let config: WatchConfig = shipgate_cli::required_section(&doc, "watch")?;
-    let config_error = |e| Failure::usage(format!("{}: [watch]", doc.path().display()), e);
-    config.validate().map_err(config_error)?;
     let redactor = Redactor::new(doc.secrets());
     logging.mask(redactor.clone());
     let base = args.config.base_dir();
@@ -37,65 +34,42 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .env
         .clone()
         .unwrap_or_else(|| "default".to_owned());
-    let state_file = resolve(&base, config.state_file.as_deref())
-        .unwrap_or_else(|| base.join(format!(".shipgate/watch-{env}.json")));
+    let setup = WatchSetup::from_document(&doc, &base, &env).map_err(config)?;
     if let Command::Status { json } = &args.command {
-        return status(&state_file, *json);
+        return status(&setup.state_file(), *json);
     }
-    let http = shipgate_http::HttpClient::new(&Default::default())
-        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
-    let notify: Option<NotifyConfig> = doc
-        .section("notify")
-        .map_err(|e| Failure::usage("[notify]", e))?;
-    let notifier = notify
-        .map(|n| Notifier::new(n, http.clone(), base.clone()))
-        .transpose()
-        .map_err(|e| Failure::usage("[notify]", e))?;
     let runtime = shipgate_cli::runtime(None)?;
     if let Command::TestAlerts = &args.command {
-        let Some(notifier) = notifier else {
+        let Some(notify) = setup.notify.clone() else {
             return Err(Failure::usage_msg(
                 "test-alerts needs a [notify] section with channels",
             ));
         };
+        let http = shipgate_http::HttpClient::new(&Default::default())
+            .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+        let notifier =
+            Notifier::new(notify, http, base.clone()).map_err(|e| Failure::usage("[notify]", e))?;
         let deliveries = runtime.block_on(notifier.test(&env));
         print!("{}", shipgate_notify::deliveries_table(&deliveries));
         let ok = deliveries.iter().all(|d| d.result.is_ok());
         return Ok(if ok { Code::Success } else { Code::Failure });
     }
-    let deploy: Option<shipgate_deploy::DeployConfig> = doc
-        .section("deploy")
-        .map_err(|e| Failure::usage("[deploy]", e))?;
-    let (length, rollback_wanted, outputs, html) = match &args.command {
+    let (length, rollback, outputs, html) = match &args.command {
         Command::Deployment {
             length,
             no_rollback,
             html,
             outputs,
         } => (
-            Some(length.unwrap_or(config.window)),
+            Some(length.unwrap_or(setup.config.window)),
             !no_rollback,
             Some(outputs),
             html.as_deref(),
         ),
         _ => (None, false, None, None),
     };
-    let rollback = deploy
-        .clone()
-        .filter(|_| rollback_wanted)
-        .map(|d| deploy::DeployRollback {
-            config: d,
-            base: base.clone(),
-            environment: env.clone(),
-        });
-    let mute = deploy.as_ref().map(|d| deploy::DeployMute {
-        state_dir: d.state_dir_for(&base, &env),
-    });
-    let history = resolve(&base, config.history.as_deref())
-        .map(|p| History::open(&p, config.history_max_bytes))
-        .transpose()
-        .map_err(|e| Failure::usage("[watch] history", e))?;
-    let metrics = config
+    let metrics = setup
+        .config
         .metrics
         .as_deref()
         .map(|addr| {
@@ -108,40 +82,21 @@ fn run(args: &Args) -> Result<Code, Failure> {
         })
         .transpose()?;
     let cancel = CancellationToken::new();
-    let version = deploy
-        .as_ref()
-        .and_then(|d| shipgate_deploy::driver_for(d, &base).ok())
-        .and_then(|driver| driver.current().ok().flatten());
-    let watch = Watch {
-        config: &config,
-        environment: env.clone(),
-        version: version.clone(),
-        http,
-        clock: &SystemClock,
-        notifier,
-        rollback: rollback
-            .as_ref()
-            .map(|r| r as &dyn shipgate_watch::Rollback),
-        mute: mute.as_ref().map(|m| m as &dyn shipgate_watch::Mute),
-        history,
-        state_file: Some(state_file),
-        cancel: cancel.clone(),
-        metrics: None,
-    };
+    let version = setup.serving();
     let window = runtime
         .block_on(async {
-            stop_on_signals(cancel);
+            stop_on_signals(cancel.clone());
             let metrics = metrics
                 .map(tokio::net::TcpListener::from_std)
                 .transpose()
                 .map_err(|e| {
-                    shipgate_watch::Error::with_source(
-                        shipgate_watch::ErrorKind::Io,
+                    shipgate_pipeline::Error::with_source(
+                        shipgate_pipeline::ErrorKind::Io,
                         "[watch] metrics",
                         e,
                     )
                 })?;
-            Watch { metrics, ..watch }.run(length).await
+            setup.run(length, rollback, cancel, metrics).await
         })
         .map_err(|e| Failure::aborted("the watch stopped", e))?;
     let what = version.map_or_else(|| env.clone(), |v| format!("{v} in {env}"));
@@ -153,6 +108,19 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let report = window.report(title).with_redactor(redactor);
     match outputs {
         Some(outputs) => {
+            // A window over a deployment is its verdict, kept for the next
+            // environment's `promoted` gate.
+            if let Some((record, path)) = setup
+                .record(&window)
+                .map_err(|e| Failure::aborted("the window's verdict was not recorded", e))?
+            {
+                eprintln!(
+                    "verdict on deployment {}: {} ({})",
+                    record.deployment,
+                    record.verdict,
+                    path.display()
+                );
+            }
             outputs.emit(&report)?;
             Ok(if window.verdict() == Verdict::Passed {
                 Code::Success
@@ -167,8 +135,8 @@ fn run(args: &Args) -> Result<Code, Failure> {
     }
 }
 
-fn resolve(base: &Path, path: Option<&str>) -> Option<PathBuf> {
-    path.map(|p| base.join(p))
+fn config(e: shipgate_pipeline::Error) -> Failure {
+    Failure::usage("the configuration", e)
 }
 
 /// SIGTERM or Ctrl-C ends the watch cleanly: the window is reported, notices flushed.

@@ -12,7 +12,7 @@ use crate::secret;
 
 /// The top-level sections of `shipgate.toml`, besides `[environments]`. Each belongs to
 /// one layer crate, which owns its types.
-pub const SECTIONS: &[&str] = &["checks", "load", "deploy", "watch", "notify"];
+pub const SECTIONS: &[&str] = &["checks", "load", "deploy", "watch", "notify", "pipeline"];
 
 const ENVIRONMENTS: &str = "environments";
 

@@ -72,6 +72,58 @@ impl Ending {
     }
 }
 
+/// What a deployment put in place: the version people name (`v1.75.0`), the release
+/// id the driver knows it by, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// The version, as the team names it (`rollback --to v1.75.0`).
+    pub version: String,
+    /// The commit it was built from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The artifact's digest (an image's `sha256:…`, an archive's checksum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+impl Artifact {
+    /// A version with nothing else known.
+    pub fn version(version: impl Into<String>) -> Self {
+        Self {
+            version: version.into(),
+            commit: None,
+            digest: None,
+        }
+    }
+}
+
+/// What a promoted deployment passed through before it started: each gate's result,
+/// who approved it, and the reason of an emergency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// The environment it was promoted from.
+    pub from: String,
+    /// Each gate, in order.
+    pub gates: Vec<GateRecord>,
+    /// Who approved it, if an approval gate passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// Why gates were skipped (`--emergency --reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+}
+
+/// One gate of a promotion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// The gate's kind (`promoted`, `soak`, `checks`, `load`, `approval`).
+    pub gate: String,
+    /// `passed` or `skipped` (a promotion with a failed gate does not start).
+    pub result: String,
+    /// What it saw, in words.
+    pub detail: String,
+}
+
 /// One line of a journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
@@ -88,7 +140,13 @@ pub enum Event {
         steps: Vec<String>,
         /// Who ran it: `user@host pid N`.
         by: String,
+        /// The version and artifact it deploys (absent in journals written before
+        /// versions were recorded: the release id is the version then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        artifact: Option<Artifact>,
     },
+    /// The gates a promoted deployment passed, written right after `Started`.
+    Promoted(Promotion),
     /// A step is about to act.
     StepStarting {
         /// The step's name.
@@ -319,6 +377,12 @@ pub struct State {
     pub undoing: bool,
     /// How it ended; none while it runs or after a crash.
     pub ending: Option<Ending>,
+    /// When it ended (RFC 3339).
+    pub ended_at: Option<String>,
+    /// What it deployed.
+    pub artifact: Artifact,
+    /// The gates it passed, when it was promoted.
+    pub promotion: Option<Promotion>,
 }
 
 impl State {
@@ -334,6 +398,9 @@ impl State {
             previous: None,
             undoing: false,
             ending: None,
+            ended_at: None,
+            artifact: Artifact::version(""),
+            promotion: None,
         };
         for record in records {
             let set = |state: &mut Self, step: &str, to: StepState| {
@@ -348,7 +415,11 @@ impl State {
                     release,
                     steps,
                     by,
+                    artifact,
                 } => {
+                    state.artifact = artifact
+                        .clone()
+                        .unwrap_or_else(|| Artifact::version(release.clone()));
                     state.id.clone_from(id);
                     state.environment.clone_from(environment);
                     state.release.clone_from(release);
@@ -375,8 +446,12 @@ impl State {
                 Event::StepSkipped { step } => set(&mut state, step, StepState::Skipped),
                 Event::UndoDone { step } => set(&mut state, step, StepState::Undone),
                 Event::UndoStarting { .. } | Event::UndoFailed { .. } => state.undoing = true,
+                Event::Promoted(p) => state.promotion = Some(p.clone()),
                 Event::Resumed { .. } => {}
-                Event::Finished { ending } => state.ending = Some(*ending),
+                Event::Finished { ending } => {
+                    state.ending = Some(*ending);
+                    state.ended_at = Some(record.at.clone());
+                }
             }
         }
         state
@@ -414,8 +489,13 @@ impl State {
             "id": self.id,
             "environment": self.environment,
             "release": self.release,
+            "version": self.artifact.version,
+            "commit": self.artifact.commit,
+            "digest": self.artifact.digest,
+            "promotion": self.promotion,
             "previous": self.previous,
             "started_at": self.started_at,
+            "ended_at": self.ended_at,
             "by": self.by,
             "ending": self.ending.map(Ending::as_str),
             "steps": steps,

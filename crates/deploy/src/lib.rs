@@ -58,10 +58,13 @@ pub use config::{
 };
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
-pub use journal::{Effect, Ending, Event, Journal, Record, State, StepState, read as read_journal};
+pub use journal::{
+    Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, State, StepState,
+    read as read_journal,
+};
 pub use lock::{Holder, Lock, LockState};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
 pub use run::{
-    Context, Operation, Outcome, abort, deploy, history, journals, latest, latest_release,
-    previous_release, resume, rollback_target, unlock,
+    Context, Operation, Outcome, abort, artifact_of, deploy, history, journals, latest,
+    latest_release, previous_release, resume, rollback_target, unlock,
 };

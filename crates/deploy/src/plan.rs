@@ -87,6 +87,10 @@ pub struct Plan {
     pub base_dir: PathBuf,
     /// This environment's journals and lock.
     pub state_dir: PathBuf,
+    /// What the release is: its version (by default the release id), commit, digest.
+    pub artifact: crate::Artifact,
+    /// The gates it passed, when it is a promotion; journaled after `Started`.
+    pub promotion: Option<crate::Promotion>,
 }
 
 /// Steps a protected environment does not skip without `--force`.
@@ -201,7 +205,21 @@ impl Plan {
             steps,
             base_dir: base_dir.to_owned(),
             state_dir: config.state_dir_for(base_dir, environment),
+            artifact: crate::Artifact::version(release),
+            promotion: None,
         })
+    }
+
+    /// The same plan, recording what the release is (its version, commit, digest).
+    pub fn with_artifact(mut self, artifact: crate::Artifact) -> Self {
+        self.artifact = artifact;
+        self
+    }
+
+    /// The same plan, recording the gates it passed as a promotion.
+    pub fn with_promotion(mut self, promotion: crate::Promotion) -> Self {
+        self.promotion = Some(promotion);
+        self
     }
 
     /// The same plan for another release, with only the steps a rollback runs: the
@@ -209,6 +227,8 @@ impl Plan {
     pub fn rollback_to(&self, release: &str) -> Self {
         let mut plan = self.clone();
         plan.release = release.to_owned();
+        plan.artifact = crate::Artifact::version(release);
+        plan.promotion = None;
         plan.steps.retain(|s| {
             matches!(s.kind, StepKind::Release | StepKind::Health(_)) || s.name == "post"
         });

@@ -103,17 +103,64 @@ impl Error {
     }
 }
 
-/// The release `to` names: `previous` is the one before the current release.
-pub fn rollback_target(driver: &dyn Driver, to: &str) -> Result<String, Error> {
-    if to != "previous" {
+/// The release `to` names: `previous` is the one before the current release; a
+/// release the driver has is itself; otherwise `to` is a version, and its release is
+/// the one the environment's newest successful deployment of that version put in
+/// place (the journals say which).
+pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Result<String, Error> {
+    if to == "previous" {
+        return previous_release(driver)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NothingToDo,
+                "there is no previous release to roll back to",
+            )
+        });
+    }
+    if driver.releases()?.iter().any(|r| r == to) {
         return Ok(to.to_owned());
     }
-    previous_release(driver)?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::NothingToDo,
-            "there is no previous release to roll back to",
-        )
-    })
+    let all = history(state_dir)?;
+    if let Some(s) = all
+        .iter()
+        .rev()
+        .find(|s| s.artifact.version == to && s.ending == Some(Ending::Deployed))
+    {
+        return Ok(s.release.clone());
+    }
+    if all.iter().any(|s| s.release == to) {
+        // A release the environment ran whose files the driver no longer lists: the
+        // driver says whether it can bring it back.
+        return Ok(to.to_owned());
+    }
+    let mut known: Vec<&str> = all
+        .iter()
+        .filter(|s| s.ending == Some(Ending::Deployed))
+        .map(|s| s.artifact.version.as_str())
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    Err(Error::new(
+        ErrorKind::Config,
+        format!(
+            "{to:?} is neither a release in place ({}) nor a version deployed here ({}); nothing was changed",
+            driver.releases()?.join(", "),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ),
+    ))
+}
+
+/// The artifact the environment's newest successful deployment of `release` recorded
+/// (a rollback journals the version it returns to); just the release id when none did.
+pub fn artifact_of(state_dir: &Path, release: &str) -> Result<crate::Artifact, Error> {
+    Ok(history(state_dir)?
+        .into_iter()
+        .rev()
+        .find(|s| s.release == release && s.ending == Some(Ending::Deployed))
+        .map_or_else(|| crate::Artifact::version(release), |s| s.artifact))
 }
 
 /// The release of the environment's latest deployment (what resume and abort act on).
@@ -208,8 +255,12 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
             release: ctx.plan.release.clone(),
             steps: ctx.plan.steps.iter().map(|s| s.name.clone()).collect(),
             by: Holder::me(&id).to_string(),
+            artifact: Some(ctx.plan.artifact.clone()),
         },
     )?;
+    if let Some(p) = &ctx.plan.promotion {
+        journal.append(Event::Promoted(p.clone()))?;
+    }
     let mut findings = Vec::new();
     let ending = forward(ctx, &mut journal, &mut findings).await?;
     finish(ctx, journal, lock, ending, findings).await

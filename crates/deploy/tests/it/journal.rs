@@ -12,6 +12,7 @@ fn started() -> Event {
         release: "v2".into(),
         steps: vec!["migrate".into(), "release".into(), "health".into()],
         by: "ops@host (pid 1)".into(),
+        artifact: None,
     }
 }
 

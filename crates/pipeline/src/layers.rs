@@ -5,24 +5,31 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use shipgate_checks::{Context, PhaseError, RunConfig};
-use shipgate_cli::Failure;
 use shipgate_deploy::{Ending, Hook, HookFuture, Hooks, Operation};
 use shipgate_notify::{Event, EventKind, Notifier, NotifyConfig, Severity};
 use shipgate_report::{Finding, Outcome, Phase};
 
+use crate::{Error, ErrorKind};
+
 /// The pre and post steps `[checks]` gives (none for a phase it does not configure);
 /// the secrets its env checks read are added to `secrets`.
-pub(crate) fn checks(
+pub fn checks(
     doc: &shipgate_config::Document,
     base_dir: &std::path::Path,
     secrets: &mut Vec<String>,
-) -> Result<Hooks, Failure> {
+) -> Result<Hooks, Error> {
     let mut hooks = Hooks::default();
     for (name, phase) in [("pre", Phase::Pre), ("post", Phase::Post)] {
         let (settings, specs) = match shipgate_checks::phase_specs(doc, name, &[]) {
             Ok(found) => found,
             Err(PhaseError::NoSection { .. } | PhaseError::NoChecks { .. }) => continue,
-            Err(e) => return Err(Failure::usage(format!("[checks.{name}]"), e)),
+            Err(e) => {
+                return Err(Error::with_source(
+                    ErrorKind::Config,
+                    format!("[checks.{name}]"),
+                    e,
+                ));
+            }
         };
         let vars = shipgate_config::Vars::process();
         secrets.extend(shipgate_checks::env_secrets(&specs, &vars));
@@ -31,7 +38,7 @@ pub(crate) fn checks(
             request_timeout: settings.timeout.max(Duration::from_secs(1)),
             ..Default::default()
         })
-        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+        .map_err(http_client)?;
         let ctx = Arc::new(Context {
             vars,
             http,
@@ -80,26 +87,29 @@ fn summarize(phase: &str, findings: &[Finding]) -> Result<String, String> {
 }
 
 /// Announces a deployment through `[notify]`, if the file has one.
-pub(crate) struct Announcer {
+pub struct Announcer {
     notifier: Option<Notifier>,
     environment: String,
 }
 
 impl Announcer {
-    pub(crate) fn new(
+    /// The announcer `[notify]` in `doc` gives (silent without one).
+    pub fn new(
         doc: &shipgate_config::Document,
         base_dir: &std::path::Path,
         environment: &str,
-    ) -> Result<Self, Failure> {
-        let config: Option<NotifyConfig> = doc.section("notify")?;
+    ) -> Result<Self, Error> {
+        let config: Option<NotifyConfig> = doc
+            .section("notify")
+            .map_err(|e| Error::with_source(ErrorKind::Config, "[notify]", e))?;
         let notifier = match config {
             Some(c) if !c.channels.is_empty() => {
                 let client =
                     shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
-                        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
+                        .map_err(http_client)?;
                 Some(
                     Notifier::new(c, client, base_dir.to_owned())
-                        .map_err(|e| Failure::usage("[notify]", e))?,
+                        .map_err(|e| Error::with_source(ErrorKind::Config, "[notify]", e))?,
                 )
             }
             _ => None,
@@ -112,7 +122,7 @@ impl Announcer {
 
     /// Runs `op`, announcing its start (a deployment's) and its end; the findings of
     /// channels that failed come back beside the outcome.
-    pub(crate) async fn around(
+    pub async fn around(
         &mut self,
         op: Operation,
         ctx: &shipgate_deploy::Context<'_>,
@@ -143,7 +153,7 @@ impl Announcer {
 
     /// Sends one event; a channel that fails is a warning in the report, never a
     /// reason to stop a deployment.
-    async fn send(
+    pub async fn send(
         &mut self,
         kind: EventKind,
         severity: Severity,
@@ -182,7 +192,7 @@ impl Announcer {
 
 /// What to announce when an operation ends: the event, how urgent, one line (naming
 /// the step that failed, if one did).
-pub(crate) fn announcement(
+pub fn announcement(
     op: Operation,
     outcome: &shipgate_deploy::Outcome,
     release: &str,
@@ -216,4 +226,8 @@ pub(crate) fn announcement(
             format!("{} of {release} on {env} failed{failed}", op.verb()),
         ),
     }
+}
+
+fn http_client(e: shipgate_http::Error) -> Error {
+    Error::with_source(ErrorKind::Config, "cannot build the HTTP client", e)
 }

@@ -8,17 +8,22 @@ use shipgate_deploy::{Context, DeployConfig, Driver, Ending, Hooks, LockState, P
 use shipgate_watch::{BoxError, BoxFuture, Mute, Rollback};
 
 /// `shipgate-deploy rollback application --to previous`, as a hook.
-pub(crate) struct DeployRollback {
-    pub(crate) config: DeployConfig,
-    pub(crate) base: PathBuf,
-    pub(crate) environment: String,
+#[derive(Debug, Clone)]
+pub struct DeployRollback {
+    /// `[deploy]`.
+    pub config: DeployConfig,
+    /// The configuration file's directory.
+    pub base: PathBuf,
+    /// The environment watched.
+    pub environment: String,
 }
 
 impl Rollback for DeployRollback {
     fn rollback<'a>(&'a self, _reason: &'a str) -> BoxFuture<'a, Result<String, BoxError>> {
         Box::pin(async move {
             let driver = shipgate_deploy::driver_for(&self.config, &self.base)?;
-            let target = shipgate_deploy::rollback_target(&*driver, "previous")?;
+            let state_dir = self.config.state_dir_for(&self.base, &self.environment);
+            let target = shipgate_deploy::rollback_target(&*driver, &state_dir, "previous")?;
             self.migrations_allow(&*driver, &target)?;
             let plan = Plan::from_config(
                 &self.config,
@@ -27,7 +32,8 @@ impl Rollback for DeployRollback {
                 &self.base,
                 Hooks::default(),
             )?
-            .rollback_to(&target);
+            .rollback_to(&target)
+            .with_artifact(shipgate_deploy::artifact_of(&state_dir, &target)?);
             let ctx = Context {
                 plan: &plan,
                 driver: &*driver,
@@ -90,8 +96,10 @@ impl DeployRollback {
 
 /// Alerts are held while the environment's latest deployment has no ending and its
 /// lock is held by a live process (a crashed one does not mute forever).
-pub(crate) struct DeployMute {
-    pub(crate) state_dir: PathBuf,
+#[derive(Debug, Clone)]
+pub struct DeployMute {
+    /// The environment's deploy state directory.
+    pub state_dir: PathBuf,
 }
 
 impl Mute for DeployMute {
@@ -135,6 +143,7 @@ mod tests {
                 release: "v2".into(),
                 steps: vec!["release".into()],
                 by: "test".into(),
+                artifact: None,
             },
         )
         .unwrap();
@@ -160,6 +169,7 @@ mod tests {
                 release: "v2".into(),
                 steps: vec!["release".into()],
                 by: "test".into(),
+                artifact: None,
             },
         )
         .unwrap();

@@ -1,0 +1,172 @@
+//! `[watch]` over one environment, wired to the deployment layer: a rollback rule
+//! switches back with shipgate-deploy, alerts are held while a deployment of the
+//! environment is under way, and a window over a deployment leaves a
+//! [`WatchRecord`] for the next environment's `promoted` gate.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use shipgate_deploy::{DeployConfig, Ending};
+use shipgate_notify::{Notifier, NotifyConfig};
+use shipgate_watch::{History, SystemClock, Watch, WatchConfig, Window};
+use tokio_util::sync::CancellationToken;
+
+use crate::record::WatchRecord;
+use crate::watch_hooks::{DeployMute, DeployRollback};
+use crate::{Error, ErrorKind};
+
+/// What a watch needs, read from one shipgate.toml.
+#[derive(Debug)]
+pub struct WatchSetup {
+    /// The validated `[watch]`.
+    pub config: WatchConfig,
+    /// `[deploy]`, when the file has one (rollback, mute, version, records).
+    pub deploy: Option<DeployConfig>,
+    /// `[notify]`, when the file has one.
+    pub notify: Option<NotifyConfig>,
+    /// The environment.
+    pub environment: String,
+    /// The configuration file's directory.
+    pub base: PathBuf,
+}
+
+impl WatchSetup {
+    /// Reads `[watch]` (required), `[deploy]` and `[notify]` from `doc`.
+    pub fn from_document(
+        doc: &shipgate_config::Document,
+        base: &Path,
+        environment: &str,
+    ) -> Result<Self, Error> {
+        let config_error = |what: &str, e: Box<dyn std::error::Error + Send + Sync>| {
+            Error::with_source(
+                ErrorKind::Config,
+                format!("{}: [{what}]", doc.path().display()),
+                e,
+            )
+        };
+        let config: WatchConfig = doc
+            .section("watch")
+            .map_err(|e| config_error("watch", e.into()))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{} has no [watch] section", doc.path().display()),
+                )
+            })?;
+        config
+            .validate()
+            .map_err(|e| config_error("watch", e.into()))?;
+        let deploy = doc
+            .section("deploy")
+            .map_err(|e| config_error("deploy", e.into()))?;
+        let notify = doc
+            .section("notify")
+            .map_err(|e| config_error("notify", e.into()))?;
+        Ok(Self {
+            config,
+            deploy,
+            notify,
+            environment: environment.to_owned(),
+            base: base.to_owned(),
+        })
+    }
+
+    /// Where the status file is (`[watch] state_file`, or `.shipgate/watch-ENV.json`).
+    pub fn state_file(&self) -> PathBuf {
+        self.config.state_file.as_deref().map_or_else(
+            || {
+                self.base
+                    .join(format!(".shipgate/watch-{}.json", self.environment))
+            },
+            |p| self.base.join(p),
+        )
+    }
+
+    /// The release serving now, as `[deploy]`'s driver says.
+    pub fn serving(&self) -> Option<String> {
+        let d = self.deploy.as_ref()?;
+        let driver = shipgate_deploy::driver_for(d, &self.base).ok()?;
+        driver.current().ok().flatten()
+    }
+
+    /// Runs the watch for `length` (none: until `cancel`), rolling back with
+    /// `[deploy]` when `rollback` and a rollback rule fires.
+    pub async fn run(
+        &self,
+        length: Option<Duration>,
+        rollback: bool,
+        cancel: CancellationToken,
+        metrics: Option<tokio::net::TcpListener>,
+    ) -> Result<Window, Error> {
+        let http = shipgate_http::HttpClient::new(&Default::default()).map_err(|e| {
+            Error::with_source(ErrorKind::Config, "cannot build the HTTP client", e)
+        })?;
+        let notifier = self
+            .notify
+            .clone()
+            .map(|n| Notifier::new(n, http.clone(), self.base.clone()))
+            .transpose()
+            .map_err(|e| Error::with_source(ErrorKind::Config, "[notify]", e))?;
+        let undo = self
+            .deploy
+            .clone()
+            .filter(|_| rollback)
+            .map(|d| DeployRollback {
+                config: d,
+                base: self.base.clone(),
+                environment: self.environment.clone(),
+            });
+        let mute = self.deploy.as_ref().map(|d| DeployMute {
+            state_dir: d.state_dir_for(&self.base, &self.environment),
+        });
+        let history = self
+            .config
+            .history
+            .as_deref()
+            .map(|p| History::open(&self.base.join(p), self.config.history_max_bytes))
+            .transpose()
+            .map_err(|e| Error::with_source(ErrorKind::Config, "[watch] history", e))?;
+        let watch = Watch {
+            config: &self.config,
+            environment: self.environment.clone(),
+            version: self.serving(),
+            http,
+            clock: &SystemClock,
+            notifier,
+            rollback: undo.as_ref().map(|r| r as &dyn shipgate_watch::Rollback),
+            mute: mute.as_ref().map(|m| m as &dyn shipgate_watch::Mute),
+            history,
+            state_file: Some(self.state_file()),
+            cancel,
+            metrics,
+        };
+        watch
+            .run(length)
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Watch, "the watch stopped", e))
+    }
+
+    /// Records `window` as the verdict on the environment's latest deployment, when
+    /// that deployment ended deployed and started before the window did. Returns the
+    /// record and where it was written.
+    pub fn record(&self, window: &Window) -> Result<Option<(WatchRecord, PathBuf)>, Error> {
+        let Some(d) = &self.deploy else {
+            return Ok(None);
+        };
+        let state_dir = d.state_dir_for(&self.base, &self.environment);
+        // The deployment watched: the newest that ended deployed before the window
+        // began; a rollback the window itself made is newer and is not it.
+        let began = humantime::format_rfc3339_millis(window.started).to_string();
+        let history = shipgate_deploy::history(&state_dir)?;
+        let Some(watched) = history
+            .iter()
+            .rev()
+            .find(|s| s.ending == Some(Ending::Deployed) && s.started_at <= began)
+        else {
+            return Ok(None);
+        };
+        let record = WatchRecord::of(window, &watched.id, &watched.artifact.version);
+        let path = record.write(&state_dir)?;
+        Ok(Some((record, path)))
+    }
+}
