@@ -42,7 +42,7 @@ use shipgate_deploy::Operation;
 ///   shipgate-deploy --env production approve 20261203T101500123Z-v1.76.0
 ///   shipgate-deploy promote --from staging --to production v1.76.1 --emergency --reason "INC-42 fix"
 ///   shipgate-deploy --env production rollback --to v1.75.0
-///   shipgate-deploy history --json
+///   shipgate-deploy --env production history --all
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Parser)]
 #[command(name = "shipgate-deploy", version, verbatim_doc_comment)]
@@ -167,12 +167,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Every deployment of the environment (without --env: of every environment),
-    /// newest last: which version ran where and when.
+    /// Every deployment of the environment, newest last: which version ran where
+    /// and when.
     History {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// Of every environment under [deploy] state_dir, by time.
+        #[arg(long)]
+        all: bool,
     },
     /// Release a stale lock by hand.
     ///

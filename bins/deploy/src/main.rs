@@ -46,7 +46,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let driver = &*driver;
     let (skip, force, dry_run) = match &args.command {
         Command::Status { json } => return show::status(&doc, &state_dir, &env, *json),
-        Command::History { json } => return show::history(&state_dir, *json),
+        Command::History { json, all: false } => return show::history(&state_dir, *json),
+        Command::History { json, all: true } => {
+            return show::history_all(&config.state_dir_for(&base, ""), *json);
+        }
         Command::Unlock { yes } => return show::unlock(&state_dir, *yes),
         Command::Approve { id } => return promote::approve(&doc, &state_dir, &env, id),
         Command::Deploy {

@@ -9,13 +9,14 @@ mod database;
 mod hooks;
 mod lock;
 mod migrations;
+mod promote;
 mod protected;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
 
 /// A project to deploy: a configuration, a build directory, an app root, and a health
 /// endpoint the test can turn unhealthy.
