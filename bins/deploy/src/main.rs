@@ -29,7 +29,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let config: DeployConfig = shipgate_cli::required_section(&doc, "deploy")?;
     let base = args.config.base_dir();
     let Some(env) = config_args.env.clone() else {
-        if let Command::History { json } = &args.command {
+        if let Command::History { json, .. } = &args.command {
             return show::history_all(&config.state_dir_for(&base, ""), *json);
         }
         return Err(Failure::usage_msg(
