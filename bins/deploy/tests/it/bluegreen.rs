@@ -188,7 +188,7 @@ interval = "20ms"
             (out, started.elapsed())
         }
     };
-    let (out, _) = deploy(vec!["deploy", "--release", "v1"]).await;
+    let (out, _) = deploy(vec!["deploy", "--release", "v1", "--version", "1.0.0"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // Under load: deploy v2, then roll back to v1.
@@ -208,11 +208,12 @@ interval = "20ms"
         .run(CancellationToken::new()),
     );
     seen.more(100).await; // load before the switch
-    let (out, _) = deploy(vec!["deploy", "--release", "v2"]).await;
+    let (out, _) = deploy(vec!["deploy", "--release", "v2", "--version", "2.0.0"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let switched = start.elapsed();
     seen.more(300).await; // load on v2
-    let (out, took) = deploy(vec!["rollback", "--to", "previous"]).await;
+    // By version: the journals say 1.0.0 is release v1.
+    let (out, took) = deploy(vec!["rollback", "--to", "1.0.0"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let rolled_back = start.elapsed();
     assert!(took < Duration::from_secs(2), "the rollback took {took:?}");
