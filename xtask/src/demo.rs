@@ -131,9 +131,14 @@ pub(crate) fn run() -> Result<(), Failed> {
         failed.push(format!("shipgate-notify test ({status})"));
     }
     failed.extend(readme(&root, &out, &app.addr)?);
-    failed.extend(crate::demo_deploy::run(&root, &out)?);
+    failed.extend(crate::demo_deploy::run(&root, &out, &app.addr)?);
     drop(app);
-    println!("reports written to {}", out.display());
+    index(&out)?;
+    println!(
+        "reports written to {}; open {}",
+        out.display(),
+        out.join("index.html").display()
+    );
     if failed.is_empty() {
         Ok(())
     } else {
@@ -142,6 +147,51 @@ pub(crate) fn run() -> Result<(), Failed> {
             failed.join(", ")
         )))
     }
+}
+
+/// `index.html`: a link to every report the demo wrote, the promotion's load reports
+/// and the watch verdicts included.
+fn index(out: &Path) -> Result<(), Failed> {
+    fn walk(dir: &Path, out: &Path, found: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path.is_dir() {
+                // Journals, approvals and the slots' own files are state, not reports.
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let slots = path.parent().is_some_and(|p| p.ends_with("pipeline"))
+                    && matches!(name, "staging" | "production");
+                if !slots && !matches!(name, "deployments" | "approvals") {
+                    walk(&path, out, found);
+                }
+            } else if path
+                .extension()
+                .is_some_and(|x| ["md", "json", "html", "xml", "csv"].iter().any(|k| x == *k))
+                && !path.ends_with("index.html")
+            {
+                if let Ok(rel) = path.strip_prefix(out) {
+                    found.push(rel.display().to_string());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(out, out, &mut found);
+    found.sort();
+    let items: String = found
+        .iter()
+        .map(|f| format!("<li><a href=\"{f}\">{f}</a></li>\n"))
+        .collect();
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>shipgate demo</title></head>\n\
+         <body><h1>shipgate demo: every report</h1>\n<p>pre and post checks, the load test, \
+         the deployments to staging and production, the promotion's gates and load report, \
+         the watch verdicts, the rollback.</p>\n<ul>\n{items}</ul></body></html>\n"
+    );
+    let path = out.join("index.html");
+    std::fs::write(&path, page).map_err(|e| Failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Runs the README's first shipgate.toml (the TOML block after `<!-- readme-config -->`)

@@ -85,7 +85,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shipgate-deploy",
             "shipgate-http",
             "shipgate-notify",
+            "shipgate-pipeline",
             "shipgate-report",
+            "shipgate-watch",
         ],
     ),
     (
@@ -101,11 +103,25 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-watch-cli",
         &[
-            "shipgate-checks",
             "shipgate-cli",
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-notify",
+            "shipgate-pipeline",
+            "shipgate-report",
+            "shipgate-watch",
+        ],
+    ),
+    // The layer that composes the others: promotion gates, approvals, the watch
+    // window wired to the deployment layer.
+    (
+        "shipgate-pipeline",
+        &[
+            "shipgate-checks",
             "shipgate-config",
             "shipgate-deploy",
             "shipgate-http",
+            "shipgate-load",
             "shipgate-notify",
             "shipgate-report",
             "shipgate-watch",

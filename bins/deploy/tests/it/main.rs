@@ -11,6 +11,7 @@ mod lock;
 mod migrations;
 mod promote;
 mod protected;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
