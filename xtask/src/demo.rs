@@ -170,10 +170,9 @@ fn index(out: &Path) -> Result<(), Failed> {
                 .extension()
                 .is_some_and(|x| ["md", "json", "html", "xml", "csv"].iter().any(|k| x == *k))
                 && !path.ends_with("index.html")
+                && let Ok(rel) = path.strip_prefix(out)
             {
-                if let Ok(rel) = path.strip_prefix(out) {
-                    found.push(rel.display().to_string());
-                }
+                found.push(rel.display().to_string());
             }
         }
     }

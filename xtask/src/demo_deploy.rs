@@ -290,19 +290,15 @@ gates = [
         &mut failed,
     );
     say("which version ran where and when, across environments");
-    let (_, history) = step(
+    let _ = step(
         "ci",
         &production,
         &["--env", "production", "history", "--all"],
         "history",
     )?;
-    let _ = history;
     let notices = get(&format!("http://{hooks}/hooks/pipeline"));
     let rolled_back = notices.matches("rolled_back").count();
-    eprintln!(
-        "\n== notices received by the demo app: {} rolled_back",
-        rolled_back
-    );
+    eprintln!("\n== notices received by the demo app: {rolled_back} rolled_back");
     if rolled_back == 0 {
         failed.push("no rolled_back notice reached the receiver".to_owned());
     }

@@ -96,7 +96,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let plan = match (rollback, &promoted) {
         (_, Some(p)) => plan
             .with_artifact(p.gates.artifact.clone())
-            .with_promotion(p.gates.promotion(&p.from, p.emergency.as_deref())),
+            .with_promotion(p.gates.promotion(&p.from, &p.by, p.emergency.as_deref())),
         (None, None) => plan.with_artifact(artifact(&args.command, &release)?),
         (Some((What::Application, _)), _) => plan
             .rollback_to(&release)

@@ -19,6 +19,7 @@ use crate::pipeline;
 /// A promotion whose gates were checked.
 pub(crate) struct Promoted {
     pub(crate) from: String,
+    pub(crate) by: String,
     pub(crate) emergency: Option<String>,
     pub(crate) gates: Gates,
 }
@@ -89,6 +90,7 @@ pub(crate) fn gates(
     }
     Ok(Promoted {
         from: from.clone(),
+        by,
         emergency: reason,
         gates,
     })

@@ -68,7 +68,7 @@ pub(crate) fn status(
 
 pub(crate) fn history(state_dir: &Path, json: bool) -> Result<Code, Failure> {
     let all = shipgate_deploy::history(state_dir).map_err(failure)?;
-    print_history(all, json);
+    print_history(&all, json);
     Ok(Code::Success)
 }
 
@@ -78,7 +78,7 @@ pub(crate) fn history_all(root: &Path, json: bool) -> Result<Code, Failure> {
     let entries = match std::fs::read_dir(root) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            print_history(all, json);
+            print_history(&all, json);
             return Ok(Code::Success);
         }
         Err(e) => return Err(Failure::usage(format!("cannot list {}", root.display()), e)),
@@ -89,17 +89,17 @@ pub(crate) fn history_all(root: &Path, json: bool) -> Result<Code, Failure> {
         }
     }
     all.sort_by(|a, b| a.started_at.cmp(&b.started_at));
-    print_history(all, json);
+    print_history(&all, json);
     Ok(Code::Success)
 }
 
-fn print_history(all: Vec<shipgate_deploy::State>, json: bool) {
+fn print_history(all: &[shipgate_deploy::State], json: bool) {
     if json {
         let list: Vec<_> = all.iter().map(shipgate_deploy::State::to_json).collect();
         println!("{:#}", serde_json::Value::Array(list));
         return;
     }
-    for s in &all {
+    for s in all {
         let ending = s.ending.map_or("interrupted", Ending::as_str);
         let commit = s
             .artifact

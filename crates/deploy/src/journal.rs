@@ -103,6 +103,9 @@ impl Artifact {
 pub struct Promotion {
     /// The environment it was promoted from.
     pub from: String,
+    /// Who asked for it (`SHIPGATE_USER`, the CI's actor, or the login name).
+    #[serde(default)]
+    pub requested_by: String,
     /// Each gate, in order.
     pub gates: Vec<GateRecord>,
     /// Who approved it, if an approval gate passed.

@@ -86,9 +86,15 @@ impl Gates {
     }
 
     /// The gates as the deployment's journal records them.
-    pub fn promotion(&self, from: &str, emergency: Option<&str>) -> shipgate_deploy::Promotion {
+    pub fn promotion(
+        &self,
+        from: &str,
+        by: &str,
+        emergency: Option<&str>,
+    ) -> shipgate_deploy::Promotion {
         shipgate_deploy::Promotion {
             from: from.to_owned(),
+            requested_by: by.to_owned(),
             gates: self
                 .outcomes
                 .iter()

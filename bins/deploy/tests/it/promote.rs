@@ -375,6 +375,7 @@ request = {{ name = "health", url = "{{{{host}}}}/health" }}
         .expect("the gates are journaled");
     assert_eq!(promoted["from"], "staging");
     assert_eq!(promoted["approved_by"], "bob");
+    assert_eq!(promoted["requested_by"], "alice");
     assert_eq!(promoted["gates"][1]["gate"], "approval");
     let started = &p.journal("production")[0];
     assert_eq!(started["artifact"]["version"], "v2");
