@@ -118,3 +118,28 @@ fn an_unknown_or_malformed_id_is_refused_without_touching_a_file() {
     }
     assert!(!dir.path().join("approvals").exists());
 }
+
+#[test]
+fn the_documented_pipeline_section_parses_and_validates() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    let block = doc
+        .split_once("## `[pipeline]`")
+        .and_then(|(_, rest)| rest.split_once("```toml\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(toml, _)| toml)
+        .expect("a toml block under [pipeline]");
+    let value: toml::Value = toml::from_str(block).unwrap();
+    let config: shipgate_pipeline::PipelineConfig =
+        value["pipeline"].clone().try_into().unwrap();
+    let stage = config.stage("staging", "production").unwrap();
+    assert_eq!(stage.gates.len(), 5);
+    assert_eq!(config.watch_for("staging"), Some(Duration::from_secs(300)));
+    assert!(config.approval("production").unwrap().four_eyes);
+    // Promoting from anywhere else is refused, naming the source.
+    let e = config.stage("dev", "production").unwrap_err();
+    assert!(e.to_string().contains("from staging, not dev"), "{e}");
+}
