@@ -4,6 +4,7 @@
 
 mod bluegreen;
 mod continuous;
+mod mute;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shipgate-watch");
 

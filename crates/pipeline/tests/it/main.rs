@@ -133,8 +133,7 @@ fn the_documented_pipeline_section_parses_and_validates() {
         .map(|(toml, _)| toml)
         .expect("a toml block under [pipeline]");
     let value: toml::Value = toml::from_str(block).unwrap();
-    let config: shipgate_pipeline::PipelineConfig =
-        value["pipeline"].clone().try_into().unwrap();
+    let config: shipgate_pipeline::PipelineConfig = value["pipeline"].clone().try_into().unwrap();
     let stage = config.stage("staging", "production").unwrap();
     assert_eq!(stage.gates.len(), 5);
     assert_eq!(config.watch_for("staging"), Some(Duration::from_secs(300)));
