@@ -125,12 +125,21 @@ from = "staging"
     }
 
     async fn run(&self, args: &[&str], user: &str) -> Output {
-        tokio::process::Command::new(BIN)
-            .current_dir(self.path())
+        self.run_in(args, user, false).await
+    }
+
+    /// As `run`, inside a GitHub Actions job or not.
+    async fn run_in(&self, args: &[&str], user: &str, github_actions: bool) -> Output {
+        let mut cmd = tokio::process::Command::new(BIN);
+        if github_actions {
+            cmd.env("GITHUB_ACTIONS", "true");
+        } else {
+            cmd.env_remove("GITHUB_ACTIONS");
+        }
+        cmd.current_dir(self.path())
             .args(["--config", "shipgate.toml"])
             .args(args)
             .env("SHIPGATE_USER", user)
-            .env_remove("GITHUB_ACTIONS")
             .env_remove("SHIPGATE_ENV")
             .stdin(std::process::Stdio::null())
             .output()
@@ -332,7 +341,7 @@ request = {{ name = "health", url = "{{{{host}}}}/health" }}
     // approval: the first promotion asks, the requester cannot approve under four
     // eyes, someone else can, and the promotion then goes ahead (once).
     p.configure(
-        r#"gates = [{ type = "promoted" }, { type = "approval", four_eyes = true, expires = "1h" }]"#,
+        r#"gates = [{ type = "promoted" }, { type = "approval", four_eyes = true, wait = "1s", expires = "1h" }]"#,
         "",
     );
     let out = p.promote("v2", &[], "alice").await;
@@ -379,6 +388,24 @@ request = {{ name = "health", url = "{{{{host}}}}/health" }}
     assert_eq!(promoted["gates"][1]["gate"], "approval");
     let started = &p.journal("production")[0];
     assert_eq!(started["artifact"]["version"], "v2");
+    // The wait timer counts from the approval: the deployment began a second after it.
+    let approval = std::fs::read_to_string(
+        p.path()
+            .join("state/production/approvals")
+            .join(format!("{id}.jsonl")),
+    )
+    .unwrap();
+    let approved_at = approval
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["event"] == "approved")
+        .map(|l| humantime::parse_rfc3339(l["at"].as_str().unwrap()).unwrap())
+        .unwrap();
+    let began = humantime::parse_rfc3339(started["at"].as_str().unwrap()).unwrap();
+    assert!(
+        began.duration_since(approved_at).unwrap() >= std::time::Duration::from_secs(1),
+        "began {began:?}, approved {approved_at:?}"
+    );
 
     // The approval was used: promoting again asks anew.
     let out = p.promote("v2", &[], "alice").await;
@@ -523,4 +550,48 @@ async fn rollback_names_a_version_and_history_says_which_ran_where() {
         ]
     );
     assert_eq!(all[0]["commit"], "0123456789abcdef");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_environments_reviewers_approve_only_inside_github_actions() {
+    let p = Pipeline::new().await;
+    assert_eq!(p.to_staging("build-1", "v1").await.status.code(), Some(0));
+    p.configure(
+        r#"gates = [{ type = "promoted" }, { type = "approval", by = "github" }]"#,
+        "",
+    );
+    let args = [
+        "promote",
+        "--from",
+        "staging",
+        "--to",
+        "production",
+        "v1",
+        "--confirm",
+        "production",
+    ];
+    let out = p.run_in(&args, "octocat", false).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("not a GitHub Actions job"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !p.path().join("state/production/approvals").exists(),
+        "shipgate asks nobody: the environment's reviewers do"
+    );
+
+    // In the job the reviewers approved, shipgate does not ask again, and records it.
+    let out = p.run_in(&args, "octocat", true).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let promoted = p
+        .journal("production")
+        .into_iter()
+        .find(|r| r["event"] == "promoted")
+        .unwrap();
+    let detail = promoted["gates"][1]["detail"].as_str().unwrap();
+    assert!(detail.contains("GitHub environment production"), "{detail}");
+    assert!(detail.contains("octocat"), "{detail}");
+    assert!(!p.path().join("state/production/approvals").exists());
 }
