@@ -163,23 +163,26 @@ impl Approvals {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("create", &self.dir, e))?;
         let id = crate::stamp_id(now, version);
         let path = self.path(&id);
-        let file = OpenOptions::new()
+        // The file is born with its first line: no empty request is ever on disk.
+        let mut file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(&path)
             .map_err(|e| Error::io("create", &path, e))?;
-        drop(file);
-        self.append(
-            &id,
-            now,
-            Decision::Requested {
+        let line = Line {
+            at: humantime::format_rfc3339_millis(now).to_string(),
+            decision: Decision::Requested {
                 id: id.clone(),
                 environment: self.environment.clone(),
                 from: from.to_owned(),
                 version: version.to_owned(),
                 by: by.to_owned(),
             },
-        )?;
+        };
+        write_line(&mut file, &path, &line)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io("sync", &self.dir, e))?;
         self.get(&id)
     }
 
@@ -298,16 +301,21 @@ impl Approvals {
             at: humantime::format_rfc3339_millis(now).to_string(),
             decision,
         };
-        let mut text = serde_json::to_string(&line).expect("an approval line serializes");
-        text.push('\n');
         let mut file = OpenOptions::new()
             .append(true)
             .open(&path)
             .map_err(|e| Error::io("open", &path, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io("append to", &path, e))
+        write_line(&mut file, &path, &line)
     }
+}
+
+/// Appends one record and waits until it is on disk.
+fn write_line(file: &mut std::fs::File, path: &Path, line: &Line) -> Result<(), Error> {
+    let mut text = serde_json::to_string(line).expect("an approval line serializes");
+    text.push('\n');
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(|e| Error::io("append to", path, e))
 }
 
 fn parse(path: &Path, text: &str) -> Result<Request, Error> {

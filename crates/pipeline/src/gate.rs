@@ -10,7 +10,7 @@ use shipgate_report::{Finding, Outcome, Phase};
 use tokio_util::sync::CancellationToken;
 
 use crate::approval::{Approvals, Request, Standing, remaining};
-use crate::config::{ApprovalConfig, Approver, GateConfig, GateKind, PipelineConfig, StageConfig};
+use crate::config::{ApprovalConfig, Approver, GateConfig, GateKind, PipelineConfig};
 use crate::record::WatchRecord;
 use crate::{Error, ErrorKind};
 
@@ -170,9 +170,7 @@ pub async fn check(p: &Promote<'_>, clock: &dyn shipgate_watch::Clock) -> Result
                 GateConfig::Promoted { watched } => promoted(p, &source_dir, &history, *watched)?,
                 GateConfig::Soak { min } => soak(p, &history, *min, clock.now()),
                 GateConfig::Checks { phase } => checks(p, phase).await?,
-                GateConfig::Load { config } => {
-                    load(p, stage, config.as_deref(), &mut gates).await?
-                }
+                GateConfig::Load { config } => load(p, config.as_deref(), &mut gates).await?,
                 GateConfig::Approval(a) => approval(p, a, clock, &mut gates).await?,
             },
         };
@@ -314,7 +312,6 @@ async fn checks(p: &Promote<'_>, phase: &str) -> Result<GateVerdict, Error> {
 
 async fn load(
     p: &Promote<'_>,
-    _stage: &StageConfig,
     config: Option<&Path>,
     gates: &mut Gates,
 ) -> Result<GateVerdict, Error> {
