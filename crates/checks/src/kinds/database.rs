@@ -48,6 +48,11 @@ pub struct MigrationsSpec {
     /// The tracking table, when not the framework's default.
     #[serde(default)]
     pub table: Option<String>,
+    /// Django: the app labels this check answers for (default: every app found under
+    /// `dir`). Rows of other apps (Django's own `auth`, `admin`, … in site-packages)
+    /// are neither pending nor unknown here.
+    #[serde(default)]
+    pub apps: Vec<String>,
 }
 
 /// Which SQL dialect is on the other end.

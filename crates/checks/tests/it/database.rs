@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Connection};
 
 use crate::{by_name, context, fixtures, run_with};
 
-async fn exec(url: &str, sql: &str) {
+pub(crate) async fn exec(url: &str, sql: &str) {
     sqlx::any::install_default_drivers();
     let mut conn = AnyConnection::connect(url).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))

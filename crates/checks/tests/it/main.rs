@@ -5,6 +5,7 @@
 mod basic;
 mod database;
 mod django;
+mod django_migrations;
 mod elasticsearch;
 mod http;
 mod redis;

@@ -84,40 +84,6 @@ pub(super) fn sqlx_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
     Ok(out)
 }
 
-/// Every `<app>/migrations/<name>.py` below `dir` (two levels deep at most), as `app.name`.
-pub(super) fn django_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
-    let mut out = Vec::new();
-    let mut app_dirs = vec![dir.to_owned()];
-    for sub in files(dir)? {
-        if sub.is_dir() {
-            app_dirs.push(sub.clone());
-            app_dirs.extend(files(&sub)?.into_iter().filter(|p| p.is_dir()));
-        }
-    }
-    for app in app_dirs {
-        let migrations = app.join("migrations");
-        if !migrations.is_dir() {
-            continue;
-        }
-        let label = file_name(&app).to_owned();
-        for path in files(&migrations)? {
-            let name = file_name(&path);
-            if let Some(stem) = name.strip_suffix(".py")
-                && stem != "__init__"
-                && stem.starts_with(|c: char| c.is_ascii_digit())
-            {
-                out.push(OnDisk {
-                    id: format!("{label}.{stem}"),
-                    checksum: None,
-                });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out.dedup_by(|a, b| a.id == b.id);
-    Ok(out)
-}
-
 /// `<14-digit version>_<name>.rb`.
 pub(super) fn rails_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
     Ok(files(dir)?

@@ -206,17 +206,13 @@ pub(crate) async fn status(
             Ok(compare(&disk, &applied))
         }
         Framework::Django => {
-            let disk = django_disk(&dir)?;
-            let applied: Vec<Applied> = rows(format!("SELECT app, name FROM {table}"))
+            let project = django::project(&dir)?;
+            let applied: Vec<django::Key> = rows(format!("SELECT app, name FROM {table}"))
                 .await?
                 .iter()
-                .map(|r| Applied {
-                    id: format!("{}.{}", text(r, 0), text(r, 1)),
-                    success: true,
-                    ..Applied::default()
-                })
+                .map(|r| (text(r, 0), text(r, 1)))
                 .collect();
-            Ok(compare(&disk, &applied))
+            Ok(django::status(&project, &applied, &spec.apps))
         }
         Framework::Rails | Framework::Diesel => {
             let disk = if framework == Framework::Rails {
@@ -353,6 +349,7 @@ fn int(row: &AnyRow, i: usize) -> i64 {
 }
 
 mod disk;
+mod django;
 mod reversible;
 
 pub use reversible::{MigrationFile, migration_files};
@@ -385,6 +382,7 @@ pub async fn applied_unknown(
         framework,
         dir: dir.to_string_lossy().into_owned(),
         table: table.map(str::to_owned),
+        apps: Vec::new(),
     };
     let status = status(&mut conn, backend, &spec, Path::new(""))
         .await
