@@ -43,15 +43,14 @@ impl Project {
     }
 
     fn manage(&self, args: &[&str]) -> Output {
-        let out = Command::new("python3")
+        Command::new("python3")
             .arg("manage.py")
             .args(args)
             .current_dir(self.dir.path())
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .output()
-            .unwrap();
-        out
+            .unwrap()
     }
 
     fn migrate(&self, args: &[&str]) {
