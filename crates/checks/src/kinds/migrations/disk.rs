@@ -139,11 +139,6 @@ static LIQUIBASE_ID: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"<changeSet\b[^>]*\bid="([^"]+)""#));
 static LIQUIBASE_AUTHOR: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"\bauthor="([^"]+)""#));
-static ALEMBIC_REVISION: LazyLock<regex::Regex> =
-    LazyLock::new(|| pattern(r#"(?m)^revision\s*(?::\s*\w+\s*)?=\s*['"]([^'"]+)['"]"#));
-static ALEMBIC_DOWN: LazyLock<regex::Regex> =
-    LazyLock::new(|| pattern(r#"(?m)^down_revision\s*(?::[^=]+)?=\s*(.+)$"#));
-static QUOTED: LazyLock<regex::Regex> = LazyLock::new(|| pattern(r#"['"]([^'"]+)['"]"#));
 
 /// `--changeset author:id` in formatted SQL, `<changeSet id=".." author="..">` in XML.
 pub(super) fn liquibase_disk(dir: &Path) -> Result<Vec<OnDisk>, String> {
@@ -193,61 +188,4 @@ pub(super) fn golang_disk(dir: &Path) -> Result<Vec<(i64, String)>, String> {
         .collect();
     out.sort();
     Ok(out)
-}
-
-/// revision -> down revisions.
-pub(super) type Graph = BTreeMap<String, Vec<String>>;
-
-pub(super) fn alembic_graph(dir: &Path) -> Result<Graph, String> {
-    let (rev, down, quoted) = (&*ALEMBIC_REVISION, &*ALEMBIC_DOWN, &*QUOTED);
-    let mut graph = Graph::new();
-    for path in files(dir)? {
-        if !file_name(&path).ends_with(".py") {
-            continue;
-        }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let Some(r) = rev.captures(&text) else {
-            continue;
-        };
-        let downs = down
-            .captures(&text)
-            .map(|d| {
-                quoted
-                    .captures_iter(&d[1])
-                    .map(|q| q[1].to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        graph.insert(r[1].to_owned(), downs);
-    }
-    Ok(graph)
-}
-
-pub(super) fn alembic_status(graph: &Graph, current: &[String]) -> Status {
-    let mut status = Status {
-        on_disk: graph.len(),
-        ..Status::default()
-    };
-    for c in current {
-        if !graph.contains_key(c) {
-            status.unknown.push(c.clone());
-        }
-    }
-    // Everything at or below a current revision is applied; the rest is pending.
-    let mut applied = BTreeSet::new();
-    let mut stack: Vec<&String> = current.iter().collect();
-    while let Some(r) = stack.pop() {
-        if applied.insert(r.clone())
-            && let Some(downs) = graph.get(r)
-        {
-            stack.extend(downs);
-        }
-    }
-    status.pending = graph
-        .keys()
-        .filter(|r| !applied.contains(*r))
-        .cloned()
-        .collect();
-    status
 }

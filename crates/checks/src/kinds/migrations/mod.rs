@@ -280,13 +280,13 @@ pub(crate) async fn status(
             Ok(status)
         }
         Framework::Alembic => {
-            let graph = alembic_graph(&dir)?;
+            let graph = alembic::graph(&dir)?;
             let current: Vec<String> = rows(format!("SELECT version_num FROM {table}"))
                 .await?
                 .iter()
                 .map(|r| text(r, 0))
                 .collect();
-            Ok(alembic_status(&graph, &current))
+            Ok(alembic::status(&graph, &current))
         }
     }
 }
@@ -348,6 +348,7 @@ fn int(row: &AnyRow, i: usize) -> i64 {
         .unwrap_or(0)
 }
 
+mod alembic;
 mod disk;
 mod django;
 mod reversible;

@@ -1,0 +1,203 @@
+//! Alembic's revision files as Alembic reads them: `revision`, `down_revision` and
+//! `depends_on` are module-level assignments, with or without a type annotation
+//! (`down_revision: Union[str, Sequence[str], None] = …`), a string, `None`, or a tuple
+//! or list that may span lines (Alembic's `black`/`ruff` post-write hooks split a merge
+//! of three heads over five). What is applied is everything at or below the revisions
+//! `alembic_version` holds, through parents and dependencies; pending revisions are
+//! listed in the order an upgrade applies them (parents first).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use super::Status;
+use super::disk::{file_name, files};
+
+/// One revision file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Revision {
+    /// `down_revision`: none for a base, several for a merge.
+    pub(super) parents: Vec<String>,
+    /// `depends_on`: revisions (of other branches) that must be applied first.
+    pub(super) depends_on: Vec<String>,
+}
+
+/// Revision id → its revision.
+pub(super) type Graph = BTreeMap<String, Revision>;
+
+static QUOTED: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r#"['"]([^'"]+)['"]"#).expect("a valid pattern"));
+
+/// The value of the module-level assignment to `name`, as the strings it holds: a
+/// string is one, `None` none, a tuple or list (over any number of lines) its items.
+/// `None` when there is no such assignment.
+fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
+    let start = regex::Regex::new(&format!(r"(?m)^{name}\s*(?::[^=\n]+)?=[ \t]*"))
+        .expect("a valid pattern")
+        .find(source)?
+        .end();
+    let rest = &source[start..];
+    let value = match rest.chars().next() {
+        Some(open @ ('(' | '[')) => {
+            let close = if open == '(' { ')' } else { ']' };
+            let mut quote: Option<char> = None;
+            let mut end = rest.len();
+            for (i, c) in rest.char_indices().skip(1) {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, '\'' | '"') => quote = Some(c),
+                    (None, c) if c == close => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            &rest[..end]
+        }
+        _ => rest.lines().next().unwrap_or_default(),
+    };
+    // A comment after the value is not part of it.
+    let value = if value.starts_with(['(', '[']) {
+        value
+    } else {
+        value.split('#').next().unwrap_or_default()
+    };
+    Some(
+        QUOTED
+            .captures_iter(value)
+            .map(|c| c[1].to_owned())
+            .collect(),
+    )
+}
+
+/// Every revision file in `dir`.
+pub(super) fn graph(dir: &Path) -> Result<Graph, String> {
+    let mut graph = Graph::new();
+    for path in files(dir)? {
+        if !file_name(&path).ends_with(".py") {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let Some(id) = assigned(&text, "revision").and_then(|v| v.into_iter().next()) else {
+            continue;
+        };
+        graph.insert(
+            id,
+            Revision {
+                parents: assigned(&text, "down_revision").unwrap_or_default(),
+                depends_on: assigned(&text, "depends_on").unwrap_or_default(),
+            },
+        );
+    }
+    Ok(graph)
+}
+
+/// Against the revisions `alembic_version` holds.
+pub(super) fn status(graph: &Graph, current: &[String]) -> Status {
+    let mut status = Status {
+        on_disk: graph.len(),
+        ..Status::default()
+    };
+    status.unknown = current
+        .iter()
+        .filter(|c| !graph.contains_key(*c))
+        .cloned()
+        .collect();
+    // Everything at or below a current revision is applied.
+    let mut applied = BTreeSet::new();
+    let mut stack: Vec<&String> = current.iter().collect();
+    while let Some(r) = stack.pop() {
+        if applied.insert(r.clone())
+            && let Some(rev) = graph.get(r)
+        {
+            stack.extend(rev.parents.iter().chain(&rev.depends_on));
+        }
+    }
+    status.pending = upgrade_order(graph, &applied);
+    status
+}
+
+/// The revisions not in `applied`, parents and dependencies first; among those ready
+/// at once, by id (Alembic's own order between independent branches is its own).
+fn upgrade_order(graph: &Graph, applied: &BTreeSet<String>) -> Vec<String> {
+    let mut done: BTreeSet<&str> = applied.iter().map(String::as_str).collect();
+    let mut left: BTreeSet<&str> = graph
+        .keys()
+        .map(String::as_str)
+        .filter(|r| !done.contains(r))
+        .collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let ready: Vec<&str> = left
+            .iter()
+            .copied()
+            .filter(|r| {
+                let rev = &graph[*r];
+                rev.parents
+                    .iter()
+                    .chain(&rev.depends_on)
+                    // A parent the files do not have cannot be waited for.
+                    .all(|p| done.contains(p.as_str()) || !graph.contains_key(p))
+            })
+            .collect();
+        if ready.is_empty() {
+            // A cycle in the files: list the rest as they are rather than loop.
+            order.extend(left.iter().map(|r| (*r).to_owned()));
+            break;
+        }
+        for r in ready {
+            left.remove(r);
+            done.insert(r);
+            order.push(r.to_owned());
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_are_read_whatever_their_shape() {
+        let merge = "revision: str = \"61ce3fe4fbd5\"\ndown_revision: Union[str, Sequence[str], None] = (\n    \"23253e1a5895\",\n    \"379d03af7c61\",\n    \"9138f080242a\",\n)\nbranch_labels = None\n";
+        assert_eq!(assigned(merge, "revision").unwrap(), ["61ce3fe4fbd5"]);
+        assert_eq!(
+            assigned(merge, "down_revision").unwrap(),
+            ["23253e1a5895", "379d03af7c61", "9138f080242a"]
+        );
+        assert_eq!(
+            assigned(merge, "branch_labels").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(assigned(merge, "depends_on"), None);
+        let old = "revision = 'a1'\ndown_revision = 'b2'  # the one before\n";
+        assert_eq!(assigned(old, "down_revision").unwrap(), ["b2"]);
+        let list = "down_revision = ['x', \"y\"]\n";
+        assert_eq!(assigned(list, "down_revision").unwrap(), ["x", "y"]);
+    }
+
+    #[test]
+    fn pending_revisions_come_parents_first() {
+        let rev = |parents: &[&str], deps: &[&str]| Revision {
+            parents: parents.iter().map(|s| (*s).to_owned()).collect(),
+            depends_on: deps.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let graph: Graph = [
+            ("a".to_owned(), rev(&[], &[])),
+            ("z".to_owned(), rev(&["a"], &[])),
+            ("b".to_owned(), rev(&["z"], &[])),
+            ("m".to_owned(), rev(&["b", "c"], &[])),
+            ("c".to_owned(), rev(&["a"], &["z"])),
+        ]
+        .into_iter()
+        .collect();
+        let s = status(&graph, &["a".to_owned()]);
+        assert_eq!(s.pending, ["z", "b", "c", "m"]);
+        let s = status(&graph, &["c".to_owned()]);
+        assert_eq!(s.pending, ["b", "m"], "c's dependency z is applied with it");
+    }
+}
