@@ -1,5 +1,6 @@
-//! Django's deploy checks (`manage.py check --deploy`, security.W001–W022) applied to a
-//! settings dump: a JSON object, or `manage.py diffsettings --output unified` text.
+//! Django's deploy checks (`manage.py check --deploy --tag security`: W001–W025, E023,
+//! E024) applied to a settings dump: a JSON object, or `manage.py diffsettings --output
+//! unified` text, with or without `--all` (Django's defaults fill in the rest).
 
 use std::collections::BTreeMap;
 
@@ -65,21 +66,76 @@ pub(crate) fn observe(check: &DjangoCheck, ctx: &Context) -> Observation {
     out
 }
 
-/// Every failing deploy check: `(id, what to set)`.
-pub(crate) fn deploy_checks(s: &Settings) -> Vec<(&'static str, String)> {
-    let truthy = |k: &str| {
-        s.get(k)
-            .is_some_and(|v| matches!(v, Value::Bool(true)) || v.as_i64().is_some_and(|n| n != 0))
-    };
-    let text = |k: &str| {
-        s.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let list = |k: &str| -> Vec<String> {
-        s.get(k)
-            .and_then(Value::as_array)
+/// Django's own defaults (django/conf/global_settings.py, 5.2) for the settings the
+/// deploy checks read: a dump of only what a project changed (`diffsettings` without
+/// `--all`, or a hand-made JSON) is judged as Django judges the whole.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("DEBUG", "false"),
+    ("ALLOWED_HOSTS", "[]"),
+    ("INSTALLED_APPS", "[]"),
+    ("MIDDLEWARE", "[]"),
+    ("SECRET_KEY", "\"\""),
+    ("SECRET_KEY_FALLBACKS", "[]"),
+    ("SECURE_HSTS_SECONDS", "0"),
+    ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false"),
+    ("SECURE_HSTS_PRELOAD", "false"),
+    ("SECURE_CONTENT_TYPE_NOSNIFF", "true"),
+    ("SECURE_SSL_REDIRECT", "false"),
+    ("SECURE_REFERRER_POLICY", "\"same-origin\""),
+    ("SECURE_CROSS_ORIGIN_OPENER_POLICY", "\"same-origin\""),
+    ("SESSION_COOKIE_SECURE", "false"),
+    ("SESSION_COOKIE_HTTPONLY", "true"),
+    ("CSRF_COOKIE_SECURE", "false"),
+    ("CSRF_USE_SESSIONS", "false"),
+    ("X_FRAME_OPTIONS", "\"DENY\""),
+];
+
+const REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "origin",
+    "origin-when-cross-origin",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];
+const OPENER_POLICIES: &[&str] = &["same-origin", "same-origin-allow-popups", "unsafe-none"];
+
+/// Django's `_check_secret_key`: 50+ characters, 5+ distinct, not `django-insecure-`.
+fn strong_key(key: &str) -> bool {
+    key.chars().collect::<std::collections::BTreeSet<_>>().len() >= 5
+        && key.chars().count() >= 50
+        && !key.starts_with("django-insecure-")
+}
+
+/// Python's truthiness of a setting's value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Every failing check of `manage.py check --deploy --tag security` that a dump can
+/// show, as Django 5.2 decides it: `(id, what to set)`. (E101/E102 need the failure
+/// view imported, which only Django itself can do.)
+pub(crate) fn deploy_checks(dump: &Settings) -> Vec<(&'static str, String)> {
+    let mut s = dump.clone();
+    for (name, default) in DEFAULTS {
+        s.entry((*name).to_owned())
+            .or_insert_with(|| serde_json::from_str(default).expect("a default parses"));
+    }
+    let get = |k: &str| s.get(k).unwrap_or(&Value::Null);
+    // `settings.X is True`: only the boolean True, not a truthy value.
+    let is_true = |k: &str| get(k) == &Value::Bool(true);
+    let strings = |k: &str| -> Vec<String> {
+        get(k)
+            .as_array()
             .map(|a| {
                 a.iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))
@@ -87,119 +143,168 @@ pub(crate) fn deploy_checks(s: &Settings) -> Vec<(&'static str, String)> {
             })
             .unwrap_or_default()
     };
-    let middleware = list("MIDDLEWARE");
+    let middleware = strings("MIDDLEWARE");
     let has = |m: &str| middleware.iter().any(|x| x == m);
     let security = has("django.middleware.security.SecurityMiddleware");
-    let mut out = Vec::new();
-    if !security {
-        out.push((
-            "security.W001",
-            "add django.middleware.security.SecurityMiddleware to MIDDLEWARE".to_owned(),
-        ));
-    }
     let xframe = has("django.middleware.clickjacking.XFrameOptionsMiddleware");
+    let csrf = has("django.middleware.csrf.CsrfViewMiddleware");
+    let session_mw = has("django.contrib.sessions.middleware.SessionMiddleware");
+    let session_app = strings("INSTALLED_APPS")
+        .iter()
+        .any(|a| a == "django.contrib.sessions");
+    let hsts = truthy(get("SECURE_HSTS_SECONDS"));
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    let mut fail = |id: &'static str, fix: &str| out.push((id, fix.to_owned()));
+    if !security {
+        fail(
+            "security.W001",
+            "add django.middleware.security.SecurityMiddleware to MIDDLEWARE",
+        );
+    }
     if !xframe {
-        out.push((
+        fail(
             "security.W002",
-            "add django.middleware.clickjacking.XFrameOptionsMiddleware to MIDDLEWARE".to_owned(),
-        ));
+            "add django.middleware.clickjacking.XFrameOptionsMiddleware to MIDDLEWARE",
+        );
     }
-    if !has("django.middleware.csrf.CsrfViewMiddleware") {
-        out.push((
+    if !csrf {
+        fail(
             "security.W003",
-            "add django.middleware.csrf.CsrfViewMiddleware to MIDDLEWARE".to_owned(),
-        ));
+            "add django.middleware.csrf.CsrfViewMiddleware to MIDDLEWARE",
+        );
     }
-    let hsts = s
-        .get("SECURE_HSTS_SECONDS")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if security && hsts <= 0 {
-        out.push((
+    if security && !hsts {
+        fail(
             "security.W004",
-            "set SECURE_HSTS_SECONDS (e.g. 31536000) once HTTPS works everywhere".to_owned(),
-        ));
+            "set SECURE_HSTS_SECONDS (e.g. 31536000) once HTTPS works everywhere",
+        );
     }
-    if security && hsts > 0 && !truthy("SECURE_HSTS_INCLUDE_SUBDOMAINS") {
-        out.push((
-            "security.W005",
-            "set SECURE_HSTS_INCLUDE_SUBDOMAINS = True".to_owned(),
-        ));
+    if security && hsts && !is_true("SECURE_HSTS_INCLUDE_SUBDOMAINS") {
+        fail("security.W005", "set SECURE_HSTS_INCLUDE_SUBDOMAINS = True");
     }
-    if security
-        && s.get("SECURE_CONTENT_TYPE_NOSNIFF")
-            .is_some_and(|v| v == &Value::Bool(false))
-    {
-        out.push((
-            "security.W006",
-            "set SECURE_CONTENT_TYPE_NOSNIFF = True".to_owned(),
-        ));
+    if security && !is_true("SECURE_CONTENT_TYPE_NOSNIFF") {
+        fail("security.W006", "set SECURE_CONTENT_TYPE_NOSNIFF = True");
     }
-    if security && !truthy("SECURE_SSL_REDIRECT") {
-        out.push((
+    if security && !is_true("SECURE_SSL_REDIRECT") {
+        fail(
             "security.W008",
-            "set SECURE_SSL_REDIRECT = True (or redirect at the proxy and silence this)".to_owned(),
-        ));
+            "set SECURE_SSL_REDIRECT = True (or redirect at the proxy and silence this)",
+        );
     }
-    let key = text("SECRET_KEY");
-    let unique = key.chars().collect::<std::collections::BTreeSet<_>>().len();
-    if key.starts_with("django-insecure-") || key.chars().count() < 50 || unique < 5 {
-        out.push((
+    if !get("SECRET_KEY").as_str().is_some_and(strong_key) {
+        fail(
             "security.W009",
-            "generate a SECRET_KEY of 50+ random characters, not prefixed django-insecure-"
-                .to_owned(),
-        ));
+            "generate a SECRET_KEY of 50+ random characters, not prefixed django-insecure-",
+        );
     }
-    if !truthy("SESSION_COOKIE_SECURE") {
-        out.push((
+    // Session cookies: W010/W013 for the sessions app, W011/W014 for the session
+    // middleware, W012/W015 for both.
+    for (setting, app_id, mw_id, both_id) in [
+        (
+            "SESSION_COOKIE_SECURE",
+            "security.W010",
+            "security.W011",
             "security.W012",
-            "set SESSION_COOKIE_SECURE = True".to_owned(),
-        ));
-    }
-    if s.get("SESSION_COOKIE_HTTPONLY")
-        .is_some_and(|v| v == &Value::Bool(false))
-    {
-        out.push((
+        ),
+        (
+            "SESSION_COOKIE_HTTPONLY",
             "security.W013",
-            "set SESSION_COOKIE_HTTPONLY = True".to_owned(),
-        ));
+            "security.W014",
+            "security.W015",
+        ),
+    ] {
+        if is_true(setting) {
+            continue;
+        }
+        let fix = format!("set {setting} = True");
+        match (session_app, session_mw) {
+            (true, true) => fail(both_id, &fix),
+            (true, false) => fail(app_id, &fix),
+            (false, true) => fail(mw_id, &fix),
+            (false, false) => {}
+        }
     }
-    if has("django.middleware.csrf.CsrfViewMiddleware") && !truthy("CSRF_COOKIE_SECURE") {
-        out.push(("security.W016", "set CSRF_COOKIE_SECURE = True".to_owned()));
+    if csrf && !truthy(get("CSRF_USE_SESSIONS")) && !is_true("CSRF_COOKIE_SECURE") {
+        fail("security.W016", "set CSRF_COOKIE_SECURE = True");
     }
-    if truthy("DEBUG") {
-        out.push((
-            "security.W018",
-            "set DEBUG = False in production".to_owned(),
-        ));
+    if truthy(get("DEBUG")) {
+        fail("security.W018", "set DEBUG = False in production");
     }
-    if xframe
-        && s.get("X_FRAME_OPTIONS")
-            .is_some_and(|v| v.as_str() != Some("DENY"))
-    {
-        out.push((
+    if xframe && get("X_FRAME_OPTIONS").as_str() != Some("DENY") {
+        fail(
             "security.W019",
-            "set X_FRAME_OPTIONS = 'DENY' unless the site must be framed".to_owned(),
-        ));
+            "set X_FRAME_OPTIONS = 'DENY' unless the site must be framed",
+        );
     }
-    let hosts = list("ALLOWED_HOSTS");
-    if hosts.is_empty() {
-        out.push((
+    if !truthy(get("ALLOWED_HOSTS")) {
+        fail(
             "security.W020",
-            "set ALLOWED_HOSTS to the site's host names".to_owned(),
-        ));
+            "set ALLOWED_HOSTS to the site's host names",
+        );
     }
-    if security && hsts > 0 && !truthy("SECURE_HSTS_PRELOAD") {
-        out.push((
+    if security && hsts && !is_true("SECURE_HSTS_PRELOAD") {
+        fail(
             "security.W021",
-            "set SECURE_HSTS_PRELOAD = True to be eligible for preload lists".to_owned(),
-        ));
+            "set SECURE_HSTS_PRELOAD = True to be eligible for preload lists",
+        );
     }
-    if security && s.get("SECURE_REFERRER_POLICY").is_none_or(Value::is_null) {
-        out.push((
-            "security.W022",
-            "set SECURE_REFERRER_POLICY (e.g. 'same-origin')".to_owned(),
-        ));
+    if security {
+        let policy = get("SECURE_REFERRER_POLICY");
+        let values: Option<Vec<String>> = match policy {
+            Value::Null => None,
+            Value::String(s) => Some(s.split(',').map(|v| v.trim().to_owned()).collect()),
+            other => Some(
+                other
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().unwrap_or("?").to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_else(|| vec!["?".to_owned()]),
+            ),
+        };
+        match values {
+            None => fail(
+                "security.W022",
+                "set SECURE_REFERRER_POLICY (e.g. 'same-origin')",
+            ),
+            Some(v) if !v.iter().all(|p| REFERRER_POLICIES.contains(&p.as_str())) => fail(
+                "security.E023",
+                &format!(
+                    "SECURE_REFERRER_POLICY must be among: {}",
+                    REFERRER_POLICIES.join(", ")
+                ),
+            ),
+            Some(_) => {}
+        }
+        let opener = get("SECURE_CROSS_ORIGIN_OPENER_POLICY");
+        if truthy(opener)
+            && !opener
+                .as_str()
+                .is_some_and(|o| OPENER_POLICIES.contains(&o))
+        {
+            fail(
+                "security.E024",
+                &format!(
+                    "SECURE_CROSS_ORIGIN_OPENER_POLICY must be one of: {}",
+                    OPENER_POLICIES.join(", ")
+                ),
+            );
+        }
+    }
+    let fallbacks = get("SECRET_KEY_FALLBACKS")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if fallbacks
+        .iter()
+        .any(|k| !k.as_str().is_some_and(strong_key))
+    {
+        fail(
+            "security.W025",
+            "every SECRET_KEY_FALLBACKS entry must be a strong key too (or drop the old ones)",
+        );
     }
     out
 }

@@ -6,6 +6,7 @@ mod alembic_migrations;
 mod basic;
 mod database;
 mod django;
+mod django_deploy;
 mod django_migrations;
 mod elasticsearch;
 mod http;
