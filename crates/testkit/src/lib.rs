@@ -34,6 +34,7 @@
 pub mod browser;
 mod error;
 mod faults;
+pub mod junit;
 mod mariadb;
 pub mod needs;
 mod nginx;

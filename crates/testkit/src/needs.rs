@@ -103,6 +103,13 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::Debian {
+            package: "libxml2-utils",
+            binaries: &["xmllint"],
+        },
+        used_by: "testkit::junit (every JUnit file validated against the xUnit schema)",
+    },
+    Need {
+        source: Source::Debian {
             package: "chromium",
             binaries: CHROMIUM,
         },

@@ -112,6 +112,7 @@ async fn pre_and_post_pass_against_the_demo_app_with_every_output() {
     .await;
     assert_eq!(post.status.code(), Some(0), "{}", text(&post));
     let xml = std::fs::read_to_string(&junit).unwrap();
+    shipgate_testkit::junit::validate(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let cases = doc
         .descendants()

@@ -113,6 +113,7 @@ async fn a_short_run_of_the_step_config_passes_its_thresholds_and_writes_reports
         assert!(dir.path().join(format!("run{suffix}")).exists(), "{suffix}");
     }
     let xml = std::fs::read_to_string(&junit).unwrap();
+    shipgate_testkit::junit::validate(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(
         doc.descendants()

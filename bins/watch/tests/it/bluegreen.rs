@@ -238,6 +238,8 @@ url = "{receiver}/hooks/watch"
                 "-",
                 "--html",
                 "watch.html",
+                "--junit",
+                "watch.xml",
             ])
             .stdin(std::process::Stdio::null())
             .output()
@@ -262,6 +264,7 @@ async fn three_failed_health_probes_in_a_row_roll_back_once_and_notify() {
     site.fail(1.0).await;
     let out = site.watch("4s").await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    shipgate_testkit::junit::validate(&site.dir.path().join("watch.xml")).unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let finding = |name: &str| {
         report["findings"]

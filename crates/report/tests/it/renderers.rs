@@ -82,6 +82,16 @@ fn redactor_added_after_findings_masks_them_too() {
 }
 
 #[test]
+fn junit_is_valid_against_the_xunit_schema() {
+    // Every outcome, names with quotes, `&`, `<`, a control character and a secret.
+    let xml = Junit.render_to_string(&sample()).unwrap();
+    shipgate_testkit::junit::validate_text(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    // The validation can fail: the attribute that made every file invalid before.
+    let broken = xml.replacen("<testsuites ", "<testsuites skipped=\"1\" ", 1);
+    assert!(shipgate_testkit::junit::validate_text(&broken).is_err());
+}
+
+#[test]
 fn junit_parses_with_a_real_xml_parser_and_counts_match() {
     let xml = Junit.render_to_string(&sample()).unwrap();
     let doc =
@@ -91,7 +101,11 @@ fn junit_parses_with_a_real_xml_parser_and_counts_match() {
     assert_eq!(root.attribute("tests"), Some("5"));
     assert_eq!(root.attribute("failures"), Some("1"));
     assert_eq!(root.attribute("errors"), Some("1"));
-    assert_eq!(root.attribute("skipped"), Some("1"));
+    assert_eq!(
+        root.attribute("skipped"),
+        None,
+        "not allowed there by junit-10.xsd"
+    );
 
     let suites: Vec<_> = root
         .children()
