@@ -52,5 +52,5 @@ pub use error::{Error, ErrorKind};
 pub use model::{ExitCode, Finding, Outcome, Phase, Report, Tally};
 pub use redact::{REDACTED, Redactor};
 pub use render::{
-    Console, JSON_SCHEMA, Json, Junit, Markdown, Render, format_duration, write_atomic,
+    Console, JSON_SCHEMA, Json, Junit, Markdown, Render, format_duration, printable, write_atomic,
 };

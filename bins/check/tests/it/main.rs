@@ -355,3 +355,43 @@ fn the_binary_generates_its_man_page_and_completions_from_its_flags() {
     let unknown = run(&["--generate-completions", "tcsh"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_commands_output_cannot_repaint_the_terminal_or_fake_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    // It clears the screen, prints a green PASS line, returns the cursor over it.
+    std::fs::write(
+        &path,
+        r#"[[checks.pre]]
+name = "migrations"
+command = { run = ["sh", "-c", '''printf '\033[2J\033[1;32m  PASS  migrations\033[0m\r fake & <b>'; exit 1'''] }
+"#,
+    )
+    .unwrap();
+    let md = dir.path().join("pre.md");
+    let out = check(
+        &[
+            "pre",
+            "--config",
+            path.to_str().unwrap(),
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(
+        !stdout.lines().any(|l| l.trim_start().starts_with("PASS")),
+        "no line may claim a pass: {stdout}"
+    );
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(!md.contains('\x1b') && !md.contains('\r'), "{md:?}");
+    assert!(md.contains("&amp; \\<b\\>"), "{md}");
+}

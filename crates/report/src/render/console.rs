@@ -1,6 +1,6 @@
 use std::io::{IsTerminal, Write};
 
-use super::{Render, format_duration};
+use super::{Render, format_duration, printable};
 use crate::{Error, Outcome, Report};
 
 /// Aligned, human-readable text; ANSI colour only when enabled.
@@ -46,11 +46,11 @@ impl Console {
 
 impl Render for Console {
     fn render(&self, report: &Report, out: &mut dyn Write) -> Result<(), Error> {
-        writeln!(out, "{}", report.title())?;
+        writeln!(out, "{}", printable(report.title()))?;
         let name_width = report
             .findings()
             .iter()
-            .map(|f| f.name.chars().count())
+            .map(|f| printable(&f.name).chars().count())
             .max()
             .unwrap_or(0);
         let durations: Vec<String> = report
@@ -64,17 +64,17 @@ impl Render for Console {
             .max()
             .unwrap_or(0);
         for (finding, duration) in report.findings().iter().zip(&durations) {
-            let message = first_line(&finding.message);
+            let message = printable(first_line(&finding.message));
             let line = format!(
                 "  {tag}  {name:<name_width$}  {duration:>dur_width$}  {message}",
                 tag = self.tag(finding.outcome),
-                name = finding.name,
+                name = printable(&finding.name),
             );
             writeln!(out, "{}", line.trim_end())?;
             if finding.outcome != Outcome::Pass
                 && let Some(rec) = &finding.recommendation
             {
-                writeln!(out, "        -> {}", first_line(rec))?;
+                writeln!(out, "        -> {}", printable(first_line(rec)))?;
             }
         }
         let s = report.summary();
@@ -93,6 +93,7 @@ impl Render for Console {
     }
 }
 
+/// The first line (a `\r` does not end it: it is shown as `\r`).
 fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+    text.split('\n').next().unwrap_or("")
 }

@@ -73,8 +73,10 @@ fn cell(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            // `&lt;` would render as `<`: an entity is shown as written.
+            '&' => out.push_str("&amp;"),
             '\n' | '\r' => out.push(' '),
-            c => out.push(c),
+            c => out.push_str(&super::printable(c.encode_utf8(&mut [0; 4]))),
         }
     }
     out

@@ -44,6 +44,32 @@ pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Text from outside (a command's output, a server's answer, a name in a file) made
+/// safe to show on a terminal: control characters (ESC and the rest of C0 except tab,
+/// DEL, C1), line breaks and Unicode's bidirectional overrides become visible escapes
+/// (`\x1b`, `\n`, `\u{202e}`), so no output can repaint the screen, return the
+/// cursor, or fake a line of the report.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    fn hostile(c: char) -> bool {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if hostile(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hostile(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Formats a duration the way every renderer shows it: `850µs`, `12ms`, `1.25s`, `2m05s`.
 pub fn format_duration(d: Duration) -> String {
     let micros = d.as_micros();

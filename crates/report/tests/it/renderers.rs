@@ -249,3 +249,60 @@ fn reports_are_written_whole_into_new_directories() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// What a hostile command prints: a screen clear, a coloured fake PASS line, a carriage
+/// return over the real line, a line break into a fake line, a right-to-left override,
+/// and an HTML entity.
+fn hostile() -> Report {
+    let mut report = Report::new("checks\x1b]0;pwned\x07");
+    report.push(
+        Finding::new("deploy\n  PASS  everything", Phase::Pre, Outcome::Fail)
+            .with_message("\x1b[2J\x1b[1;32m  PASS  all good\x1b[0m\rok \u{202e}txt.exe &lt;b&gt;")
+            .with_recommendation("\x1b[8mhidden\x1b[0m"),
+    );
+    report
+}
+
+#[test]
+fn console_and_markdown_show_control_bytes_instead_of_obeying_them() {
+    let console = Console::colored().render_to_string(&hostile()).unwrap();
+    // The only ESC bytes are the renderer's own colours, one pair per tag.
+    let escapes = console.matches('\x1b').count();
+    assert_eq!(escapes, 4, "{console:?}");
+    assert!(
+        !console.contains('\r') && !console.contains('\x07'),
+        "{console:?}"
+    );
+    assert!(!console.contains('\u{202e}'), "{console:?}");
+    assert!(
+        console.contains(r"\x1b[2J") && console.contains(r"\u{202e}"),
+        "{console:?}"
+    );
+    let lines: Vec<&str> = console.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "title, the finding, its recommendation, the tally: {console}"
+    );
+    assert!(
+        lines[1].contains(r"deploy\n  PASS  everything"),
+        "{console}"
+    );
+    let plain = Console::plain().render_to_string(&hostile()).unwrap();
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+
+    let md = Markdown.render_to_string(&hostile()).unwrap();
+    assert!(
+        !md.contains('\x1b') && !md.contains('\r') && !md.contains('\u{202e}'),
+        "{md:?}"
+    );
+    assert!(
+        md.contains("&amp;lt;b&amp;gt;"),
+        "an entity is shown as written: {md}"
+    );
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| ")).count(),
+        2,
+        "the header and one row: {md}"
+    );
+}
