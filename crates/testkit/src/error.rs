@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Timeout,
     /// A file or socket operation failed.
     Io,
+    /// A file is not what a consumer accepts (a JUnit file the xUnit schema rejects).
+    Invalid,
 }
 
 impl Error {

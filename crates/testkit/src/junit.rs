@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::{Error, ErrorKind};
+
 /// The schema.
 pub fn schema() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/junit/junit-10.xsd")
@@ -14,7 +16,7 @@ pub fn schema() -> PathBuf {
 ///
 /// # Panics
 /// When xmllint is not installed (with how to install it).
-pub fn validate(path: &Path) -> Result<(), String> {
+pub fn validate(path: &Path) -> Result<(), Error> {
     let xmllint = crate::needs::locate("xmllint")
         .unwrap_or_else(|| panic!("{}", crate::needs::missing_message("libxml2-utils")));
     let out = Command::new(xmllint)
@@ -26,18 +28,21 @@ pub fn validate(path: &Path) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{} is not valid JUnit (junit-10.xsd): {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
+        Err(Error::new(
+            ErrorKind::Invalid,
+            format!(
+                "{} is not valid JUnit (junit-10.xsd): {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ),
         ))
     }
 }
 
 /// Validates JUnit text (written to a temporary file first).
-pub fn validate_text(xml: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+pub fn validate_text(xml: &str) -> Result<(), Error> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
     let path = dir.path().join("junit.xml");
-    std::fs::write(&path, xml).map_err(|e| e.to_string())?;
+    std::fs::write(&path, xml).map_err(|e| Error::io("write the JUnit text", e))?;
     validate(&path)
 }
