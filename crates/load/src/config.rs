@@ -39,6 +39,10 @@ pub struct LoadConfig {
     /// More `{{name}}` variables.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// Variables holding secrets (a load-test account's password, a token): usable like
+    /// `vars`, masked in the console, every report and the logs.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, shipgate_config::Secret>,
     /// How users come and go, or how fast iterations arrive.
     pub shape: ShapeConfig,
     /// After the shape ends, users get this long to finish their task; then they are stopped.
@@ -74,6 +78,7 @@ impl LoadConfig {
         Ok(Self {
             host: None,
             vars: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             shape,
             graceful_stop: thirty_seconds(),
             thresholds: Vec::new(),

@@ -275,6 +275,11 @@ impl Plan {
     /// Resolves a `[load]` section.
     pub fn from_config(cfg: &LoadConfig) -> Result<Self, Error> {
         let mut vars: TemplateVars = cfg.vars.clone().into_iter().collect();
+        vars.extend(
+            cfg.secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_owned())),
+        );
         if let Some(host) = &cfg.host {
             vars.insert("host".to_owned(), host.trim_end_matches('/').to_owned());
         }

@@ -9,8 +9,11 @@ const MIN_SECRET_LEN: usize = 4;
 
 /// Masks known secret values in text.
 ///
-/// Each secret is masked as written and in its percent-encoded form, which is how a
-/// password appears when a driver echoes a connection URL in an error message.
+/// Each secret is masked in every form it travels in: as written; percent-encoded
+/// (upper- and lower-case hex, as drivers echo a connection URL) and percent-decoded;
+/// a URL's password on its own, in those forms too; and `user:password` in base64, as
+/// an `Authorization: Basic` header carries it (for a URL's userinfo and for a secret
+/// that is itself a `user:password` pair).
 #[derive(Clone, Default)]
 pub struct Redactor {
     needles: Vec<String>,
@@ -23,18 +26,11 @@ impl Redactor {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut needles = Vec::new();
-        for secret in secrets {
-            let secret = secret.as_ref();
-            if secret.len() < MIN_SECRET_LEN {
-                continue;
-            }
-            let encoded = percent_encode(secret);
-            if encoded != secret {
-                needles.push(encoded);
-            }
-            needles.push(secret.to_owned());
-        }
+        let mut needles: Vec<String> = secrets
+            .into_iter()
+            .flat_map(|s| forms(s.as_ref()))
+            .filter(|n| n.len() >= MIN_SECRET_LEN)
+            .collect();
         // Longest first, so a secret that contains another is masked whole.
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
@@ -44,13 +40,19 @@ impl Redactor {
     /// A redactor for the password in a URL's userinfo (`https://user:PASSWORD@host/`),
     /// if it has one: a URL given on a command line is masked like a configured secret.
     pub fn for_url(url: &str) -> Self {
-        let password = url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
-            .and_then(|authority| authority.rsplit_once('@'))
-            .and_then(|(userinfo, _)| userinfo.split_once(':'))
-            .map(|(_, password)| password);
-        Self::new(password)
+        match userinfo(url) {
+            Some((user, password)) => {
+                let mut r = Self::new([password]);
+                let basic: Vec<String> = basic_forms(user, password);
+                r.needles
+                    .extend(basic.into_iter().filter(|n| n.len() >= MIN_SECRET_LEN));
+                r.needles
+                    .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+                r.needles.dedup();
+                r
+            }
+            None => Self::default(),
+        }
     }
 
     /// Whether there is nothing to mask.
@@ -82,6 +84,108 @@ impl std::fmt::Debug for Redactor {
             .field("secrets", &self.needles.len())
             .finish()
     }
+}
+
+/// A URL's `user` and `password`, when its authority has both.
+fn userinfo(url: &str) -> Option<(&str, &str)> {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+}
+
+/// The forms of one secret.
+fn forms(secret: &str) -> Vec<String> {
+    let mut out = text_forms(secret);
+    if let Some((user, password)) = userinfo(secret) {
+        out.extend(text_forms(password));
+        out.extend(basic_forms(user, password));
+    } else if let Some((user, password)) = secret.split_once(':')
+        && !user.is_empty()
+        && !password.is_empty()
+        && !secret.contains("://")
+    {
+        out.extend(basic_forms(user, password));
+    }
+    out
+}
+
+/// As written, percent-encoded in either case, percent-decoded.
+fn text_forms(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_owned(), lower_hex(s), upper_hex(s)];
+    let decoded = percent_decode(s);
+    for base in std::iter::once(s).chain(decoded.as_deref()) {
+        let upper = percent_encode(base);
+        out.push(lower_hex(&upper));
+        out.push(upper);
+    }
+    out.extend(decoded);
+    out
+}
+
+/// `%2F` for `%2f`.
+fn upper_hex(encoded: &str) -> String {
+    hex_case(encoded, char::to_ascii_uppercase)
+}
+
+/// `user:password` in base64 (with and without padding), for the password as written
+/// and as decoded.
+fn basic_forms(user: &str, password: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let decode = |s: &str| percent_decode(s).unwrap_or_else(|| s.to_owned());
+    let mut out = Vec::new();
+    for pair in [
+        format!("{user}:{password}"),
+        format!("{}:{}", decode(user), decode(password)),
+    ] {
+        out.push(base64::engine::general_purpose::STANDARD.encode(&pair));
+        out.push(base64::engine::general_purpose::STANDARD_NO_PAD.encode(&pair));
+    }
+    out
+}
+
+/// `%2f` for `%2F`.
+fn lower_hex(encoded: &str) -> String {
+    hex_case(encoded, char::to_ascii_lowercase)
+}
+
+fn hex_case(encoded: &str, case: fn(&char) -> char) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            for h in chars.by_ref().take(2) {
+                out.push(case(&h));
+            }
+        }
+    }
+    out
+}
+
+/// The text with `%XX` decoded, when it has any and they decode to UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|d| d != s)
 }
 
 fn percent_encode(s: &str) -> String {
@@ -125,6 +229,31 @@ mod tests {
         );
         assert!(Redactor::for_url("http://127.0.0.1:8080/a@b:c").is_empty());
         assert!(Redactor::for_url("http://ops@127.0.0.1/").is_empty());
+    }
+
+    #[test]
+    fn a_url_secrets_password_is_masked_in_every_form_it_travels_in() {
+        use base64::Engine as _;
+        let url = "postgres://app:s%2Fcr%40t-pw@db:5432/shop";
+        let r = Redactor::new([url]);
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for text in [
+            url.to_owned(),
+            "s%2Fcr%40t-pw".to_owned(),
+            "s%2fcr%40t-pw".to_owned(),
+            "s/cr@t-pw".to_owned(),
+            format!("Authorization: Basic {}", b64("app:s/cr@t-pw")),
+            format!("Authorization: Basic {}", b64("app:s%2Fcr%40t-pw")),
+        ] {
+            let out = r.redact(&format!("error: {text} (end)"));
+            assert!(out.contains(REDACTED), "{text} -> {out}");
+            for leak in ["s/cr@t", "s%2Fcr", "s%2fcr", &b64("app:s/cr@t-pw")] {
+                assert!(!out.contains(leak), "{text} -> {out}");
+            }
+        }
+        let pair = Redactor::new(["ops:hunter2-pw"]);
+        let header = format!("Basic {}", b64("ops:hunter2-pw"));
+        assert_eq!(pair.redact(&header), format!("Basic {REDACTED}"));
     }
 
     #[test]

@@ -448,3 +448,87 @@ async fn a_url_alone_runs_a_get_load_test_without_a_file_and_masks_its_password(
         text(&missing)
     );
 }
+
+/// Every form a planted password could leak in.
+fn leaks(password: &str, user: &str) -> Vec<String> {
+    use std::fmt::Write as _;
+    let mut encoded = String::new();
+    for b in password.bytes() {
+        if b.is_ascii_alphanumeric() {
+            encoded.push(b as char);
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    // As an Authorization: Basic header carries it.
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    };
+    vec![password.to_owned(), encoded.to_lowercase(), encoded, basic]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_tests_secrets_are_in_no_output_format_console_or_trace_log() {
+    // A target that echoes what it is sent: every failure quotes the secret back.
+    let echo = axum::Router::new().fallback(
+        |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| async move {
+            let pw = headers
+                .get("x-pw")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            format!("you sent {uri} with x-pw {pw} and {body}")
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, echo).await });
+    let dir = tempfile::tempdir().unwrap();
+    let password = "Pl@nted/s3cret-PW";
+    let config = dir.path().join("shipgate.toml");
+    // The password goes into a URL, a header and a body; the assertion fails, and its
+    // failure quotes the echoed body.
+    std::fs::write(
+        &config,
+        format!(
+            r#"[load]
+host = "http://127.0.0.1:{port}"
+secrets = {{ password = "${{LOAD_TEST_PASSWORD}}" }}
+thresholds = ["error_rate < 1%"]
+shape = {{ type = "constant", users = 2, duration = "500ms" }}
+[[load.users]]
+name = "account"
+[[load.users.tasks]]
+request = {{ name = "login", method = "POST", url = "{{{{host}}}}/no-such-login?pw={{{{password}}}}", headers = {{ "x-pw" = "{{{{password}}}}" }}, body = "{{{{password}}}}", assert = ['body contains "never"'] }}
+"#
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["--config", "shipgate.toml"])
+        .args(["--csv", "run", "--json", "run.json", "--html", "run.html"])
+        .args(["--junit", "run.xml", "--markdown", "run.md"])
+        .env("LOAD_TEST_PASSWORD", password)
+        .env("RUST_LOG", "trace")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let mut everything = text(&out);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "shipgate.toml" {
+            everything.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(everything.contains("run_stats.csv") || dir.path().join("run_stats.csv").exists());
+    assert!(
+        everything.contains("[redacted]"),
+        "the secret was used and masked"
+    );
+    for leak in leaks(password, "") {
+        assert!(!everything.contains(&leak), "{leak:?} leaked");
+    }
+}
