@@ -395,3 +395,57 @@ command = { run = ["sh", "-c", '''printf '\033[2J\033[1;32m  PASS  migrations\03
     assert!(!md.contains('\x1b') && !md.contains('\r'), "{md:?}");
     assert!(md.contains("&amp; \\<b\\>"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planted_secrets_are_in_no_output_format_console_or_trace_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    let url = "postgres://app:Pl%40nted-s3cret@127.0.0.1:1/shop";
+    // A command that prints the secret URL, its password decoded on its own, and the
+    // Basic header of user:password, then fails so that its output is quoted.
+    std::fs::write(
+        &path,
+        r#"[[checks.pre]]
+name = "secrets set"
+env = { required = ["DATABASE_URL"], secrets = ["DATABASE_URL"] }
+[[checks.pre]]
+name = "talkative"
+command = { run = ["sh", "-c", 'echo "$DATABASE_URL Pl@nted-s3cret $(printf app:Pl@nted-s3cret | base64)"; exit 1'] }
+"#,
+    )
+    .unwrap();
+    let (json, junit, md) = (
+        dir.path().join("pre.json"),
+        dir.path().join("pre.xml"),
+        dir.path().join("pre.md"),
+    );
+    let out = check(
+        &[
+            "pre",
+            "--config",
+            path.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
+        &[("DATABASE_URL", url), ("RUST_LOG", "trace")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let mut all = text(&out);
+    for p in [&json, &junit, &md] {
+        all.push_str(&std::fs::read_to_string(p).unwrap());
+    }
+    assert!(all.contains("[redacted]"), "{all}");
+    for leak in [
+        "Pl%40nted",
+        "Pl%40nted".to_lowercase().as_str(),
+        "Pl@nted",
+        "YXBwOlBsQG50ZWQtczNjcmV0",
+    ] {
+        assert!(!all.contains(leak), "{leak} leaked: {all}");
+    }
+}
