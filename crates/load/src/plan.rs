@@ -355,6 +355,26 @@ impl Plan {
         if self.shape.duration().is_zero() {
             return bad("the shape lasts no time: give stages or a duration".to_owned());
         }
+        // Only fixed classes: there is no class for a user beyond their sum (Locust
+        // would start none; a run that cannot reach its stage's users is refused).
+        if let Shape::Closed(stages) = &self.shape
+            && self.classes.iter().all(|c| c.weight == 0)
+        {
+            let fixed: u64 = self
+                .classes
+                .iter()
+                .map(|c| u64::from(c.fixed_count.unwrap_or(0)))
+                .sum();
+            if let Some(most) = stages.iter().map(|s| u64::from(s.users)).max()
+                && most > fixed
+            {
+                return bad(format!(
+                    "every user class has a fixed_count and they add up to {fixed}, but the \
+                     shape asks for {most} users: ask for at most {fixed}, or give a class a \
+                     weight to take the rest"
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -43,7 +43,13 @@ pub(super) async fn closed<M: MakeSender>(
         let target = stage.users as usize;
         budget = (budget + stage.spawn_rate * TICK.as_secs_f64()).min(stage.spawn_rate.max(1.0));
         let mut allowed = budget.floor() as usize;
-        while users.len() < target && allowed > 0 {
+        // Validation refuses more users than classes can take; never index past them.
+        let capacity = if sequence.is_empty() {
+            fixed.len()
+        } else {
+            usize::MAX
+        };
+        while users.len() < target.min(capacity) && allowed > 0 {
             let n = users.len();
             let class = if n < fixed.len() {
                 fixed[n]

@@ -1,6 +1,7 @@
 //! Integration tests for shipgate-load: against custom tasks (exact counts), the demo
 //! app (in-process and as a real process) and the testkit's faults.
 
+mod classes;
 mod fake;
 mod html;
 mod model;
