@@ -106,11 +106,6 @@ fn phase_error(e: shipgate_checks::PhaseError) -> Failure {
     match e {
         E::Config(c) => c.into(),
         E::Only(source) => Failure::usage("--only", source),
-        E::Invalid {
-            file,
-            phase,
-            source,
-        } => Failure::usage(format!("{file}: [[checks.{phase}]]"), source),
         other => Failure::usage_msg(other.to_string()),
     }
 }

@@ -64,61 +64,115 @@ fn budget(spec: &CheckSpec, default: Duration) -> Duration {
 
 /// Checks names and dependencies before anything runs.
 pub fn validate(specs: &[CheckSpec]) -> Result<(), Error> {
+    match inconsistency(specs) {
+        Some((e, _)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Where an inconsistency is: the check's index, and the field (`name`, or
+/// `depends_on` with the entry's index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The check's index in its phase.
+    pub(crate) check: usize,
+    /// `None`: its `name`; `Some(j)`: its `depends_on[j]`.
+    pub(crate) depends_on: Option<usize>,
+}
+
+/// The first inconsistency among `specs` (two checks with one name, a dependency that
+/// does not exist, a cycle), and where it is.
+pub(crate) fn inconsistency(specs: &[CheckSpec]) -> Option<(Error, Place)> {
     let mut seen = BTreeMap::new();
     for (i, spec) in specs.iter().enumerate() {
-        if seen.insert(spec.name.as_str(), i).is_some() {
-            return Err(Error::new(
-                ErrorKind::DuplicateName,
-                format!("two checks are named {:?}", spec.name),
+        if let Some(first) = seen.insert(spec.name.as_str(), i) {
+            return Some((
+                Error::new(
+                    ErrorKind::DuplicateName,
+                    format!(
+                        "two checks are named {:?} (checks {} and {} of the phase): names must be unique",
+                        spec.name,
+                        first + 1,
+                        i + 1
+                    ),
+                ),
+                Place {
+                    check: i,
+                    depends_on: None,
+                },
             ));
         }
     }
-    for spec in specs {
-        for dep in &spec.depends_on {
+    for (i, spec) in specs.iter().enumerate() {
+        for (j, dep) in spec.depends_on.iter().enumerate() {
             if !seen.contains_key(dep.as_str()) {
-                return Err(Error::new(
-                    ErrorKind::Dependency,
-                    format!(
-                        "check {:?} depends on {dep:?}, which does not exist",
-                        spec.name
+                let hint =
+                    shipgate_config::did_you_mean(dep, specs.iter().map(|s| s.name.as_str()))
+                        .map(|h| format!(": {h}"))
+                        .unwrap_or_default();
+                return Some((
+                    Error::new(
+                        ErrorKind::Dependency,
+                        format!(
+                            "check {:?} depends on {dep:?}, which does not exist{hint}",
+                            spec.name
+                        ),
                     ),
+                    Place {
+                        check: i,
+                        depends_on: Some(j),
+                    },
                 ));
             }
         }
     }
-    // Depth-first search for a cycle.
+    // Depth-first search for a cycle; it is reported at the dependency that closes it.
     fn visit<'a>(
         i: usize,
         specs: &'a [CheckSpec],
         seen: &BTreeMap<&str, usize>,
         state: &mut [u8],
         path: &mut Vec<&'a str>,
-    ) -> Result<(), Error> {
-        match state[i] {
-            2 => return Ok(()),
-            1 => {
-                path.push(&specs[i].name);
-                return Err(Error::new(
-                    ErrorKind::Dependency,
-                    format!("dependency cycle: {}", path.join(" -> ")),
-                ));
-            }
-            _ => {}
-        }
+    ) -> Option<(Error, Place)> {
         state[i] = 1;
         path.push(&specs[i].name);
-        for dep in &specs[i].depends_on {
-            visit(seen[dep.as_str()], specs, seen, state, path)?;
+        for (j, dep) in specs[i].depends_on.iter().enumerate() {
+            let d = seen[dep.as_str()];
+            match state[d] {
+                2 => {}
+                1 => {
+                    path.push(&specs[d].name);
+                    return Some((
+                        Error::new(
+                            ErrorKind::Dependency,
+                            format!("dependency cycle: {}", path.join(" -> ")),
+                        ),
+                        Place {
+                            check: i,
+                            depends_on: Some(j),
+                        },
+                    ));
+                }
+                _ => {
+                    if let Some(found) = visit(d, specs, seen, state, path) {
+                        return Some(found);
+                    }
+                }
+            }
         }
         path.pop();
         state[i] = 2;
-        Ok(())
+        None
     }
     let mut state = vec![0u8; specs.len()];
     for i in 0..specs.len() {
-        visit(i, specs, &seen, &mut state, &mut Vec::new())?;
+        if state[i] == 0
+            && let Some(found) = visit(i, specs, &seen, &mut state, &mut Vec::new())
+        {
+            return Some(found);
+        }
     }
-    Ok(())
+    None
 }
 
 /// Runs every check of a phase and returns the findings in configuration order (a

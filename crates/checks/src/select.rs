@@ -122,23 +122,13 @@ pub enum PhaseError {
         /// `pre` or `post`.
         phase: &'static str,
     },
-    /// The section does not parse (with the file, line and column).
+    /// The section does not parse, or its checks are inconsistent (two with one name,
+    /// a dependency that does not exist, a cycle): with the file, line and column.
     #[error(transparent)]
     Config(#[from] shipgate_config::Error),
     /// `--only` names a check that does not exist.
     #[error("--only")]
     Only(#[source] Error),
-    /// The checks are inconsistent (duplicate names, dependency cycles, ...).
-    #[error("{file}: [[checks.{phase}]]")]
-    Invalid {
-        /// The configuration file.
-        file: String,
-        /// `pre` or `post`.
-        phase: &'static str,
-        /// What is wrong.
-        #[source]
-        source: Error,
-    },
 }
 
 /// The settings and the checks of one phase (`pre` or `post`) of a configuration,
@@ -160,13 +150,18 @@ pub fn phase_specs(
     if specs.is_empty() {
         return Err(PhaseError::NoChecks { file, phase });
     }
+    // The whole phase is consistent, or the file is wrong where it is wrong.
+    if let Some((e, place)) = crate::runner::inconsistency(&specs) {
+        use shipgate_config::Seg;
+        let mut at = vec![Seg::Key("checks"), Seg::Key(phase), Seg::Index(place.check)];
+        match place.depends_on {
+            None => at.push(Seg::Key("name")),
+            Some(j) => at.extend([Seg::Key("depends_on"), Seg::Index(j)]),
+        }
+        return Err(PhaseError::Config(doc.invalid_at(&at, e.to_string())));
+    }
     if !only.is_empty() {
         specs = select(&specs, only).map_err(PhaseError::Only)?;
     }
-    crate::validate(&specs).map_err(|source| PhaseError::Invalid {
-        file,
-        phase,
-        source,
-    })?;
     Ok((settings, specs))
 }

@@ -58,6 +58,15 @@ impl Vars {
     }
 }
 
+/// One step of a path into the file: a key, or an array's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg<'a> {
+    /// A table's key.
+    Key(&'a str),
+    /// An array's element.
+    Index(usize),
+}
+
 /// A parsed `shipgate.toml`, with one environment selected (or none).
 ///
 /// Sections are deserialized on demand with [`Document::section`], into whatever type
@@ -173,6 +182,37 @@ impl Document {
             vars,
             secrets: Mutex::new(Vec::new()),
         })
+    }
+
+    /// An error about the value at `at` (`["checks", "pre", 3, "name"]`: keys and array
+    /// indices), with its file, line, column and the line shown: for what a layer finds
+    /// wrong only after parsing (two checks with one name, a dependency that does not
+    /// exist). Without such a value, the error names the file only.
+    pub fn invalid_at(&self, at: &[Seg<'_>], message: impl Into<String>) -> Error {
+        let message = message.into();
+        let span = parse_root(&self.path, &self.source).ok().and_then(|root| {
+            let mut value: Option<&Spanned<DeValue<'_>>> = None;
+            let mut table = Some(root.get_ref());
+            let mut array: Option<&toml::de::DeArray<'_>> = None;
+            for seg in at {
+                let next = match seg {
+                    Seg::Key(k) => table?.get(*k),
+                    Seg::Index(i) => array?.get(*i),
+                };
+                let v = next?;
+                value = Some(v);
+                (table, array) = match v.get_ref() {
+                    DeValue::Table(t) => (Some(t), None),
+                    DeValue::Array(a) => (None, Some(a)),
+                    _ => (None, None),
+                };
+            }
+            value.map(Spanned::span)
+        });
+        match span {
+            Some(span) => invalid(&self.path, &self.source, span, &message),
+            None => Error::new(ErrorKind::InvalidValue, &self.path, message),
+        }
     }
 
     /// The file this came from.

@@ -179,7 +179,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// "did you mean `x`?" when one of `candidates` is close to `word`.
-pub(crate) fn did_you_mean<'a>(
+pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {

@@ -56,6 +56,6 @@ mod error;
 mod interpolate;
 mod secret;
 
-pub use document::{Document, SECTIONS, Vars};
-pub use error::{Error, ErrorKind, Location};
+pub use document::{Document, SECTIONS, Seg, Vars};
+pub use error::{Error, ErrorKind, Location, did_you_mean};
 pub use secret::Secret;

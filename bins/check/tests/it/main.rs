@@ -449,3 +449,33 @@ command = { run = ["sh", "-c", 'echo "$DATABASE_URL Pl@nted-s3cret $(printf app:
         assert!(!all.contains(leak), "{leak} leaked: {all}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_names_unknown_dependencies_and_cycles_point_at_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    let cases = [
+        (
+            "[[checks.pre]]\nname = \"db\"\nfile = { path = \"a\" }\n[[checks.pre]]\nname = \"db\"\nfile = { path = \"b\" }\n",
+            "5:8: two checks are named \"db\" (checks 1 and 2 of the phase)",
+        ),
+        (
+            "[[checks.pre]]\nname = \"database\"\nfile = { path = \"a\" }\n[[checks.pre]]\nname = \"migrations\"\ndepends_on = [\"databse\"]\nfile = { path = \"b\" }\n",
+            "6:15: check \"migrations\" depends on \"databse\", which does not exist: did you mean `database`?",
+        ),
+        (
+            "[[checks.pre]]\nname = \"a\"\ndepends_on = [\"b\"]\nfile = { path = \"a\" }\n[[checks.pre]]\nname = \"b\"\ndepends_on = [\"a\"]\nfile = { path = \"b\" }\n",
+            "7:15: dependency cycle: a -> b -> a",
+        ),
+    ];
+    for (toml, expected) in cases {
+        std::fs::write(&path, toml).unwrap();
+        let out = check(&["pre", "--config", path.to_str().unwrap()], &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{}:{expected}", path.display())),
+            "{expected}\n{err}"
+        );
+    }
+}
