@@ -130,7 +130,7 @@ pub(crate) fn rollback_guard(
     let ahead: Vec<String> = match &m.url {
         Some(url) => shipgate_cli::runtime(None)?
             .block_on(shipgate_checks::applied_unknown(
-                url.expose(),
+                &shipgate_config::resolve_sqlite(url.expose(), base),
                 framework,
                 &then.join(&m.dir),
                 m.table.as_deref(),

@@ -55,7 +55,9 @@ pub mod duration;
 mod error;
 mod interpolate;
 mod secret;
+mod url;
 
 pub use document::{Document, SECTIONS, Seg, Vars};
 pub use error::{Error, ErrorKind, Location, did_you_mean};
 pub use secret::Secret;
+pub use url::resolve_sqlite;

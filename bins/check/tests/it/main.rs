@@ -479,3 +479,27 @@ async fn duplicate_names_unknown_dependencies_and_cycles_point_at_the_line() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relative_sqlite_path_is_relative_to_the_configuration_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    std::fs::write(
+        &path,
+        "[[checks.pre]]\nname = \"db\"\ndatabase = { url = \"sqlite://relative-fixture.db?mode=rwc\" }\n",
+    )
+    .unwrap();
+    let out = check(&["pre", "--config", path.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        dir.path().join("relative-fixture.db").exists(),
+        "beside the file"
+    );
+    assert!(
+        !std::env::current_dir()
+            .unwrap()
+            .join("relative-fixture.db")
+            .exists(),
+        "not in the working directory"
+    );
+}

@@ -85,7 +85,9 @@ impl Backend {
 
 pub(crate) async fn observe(check: &DatabaseCheck, ctx: &Context) -> Observation {
     sqlx::any::install_default_drivers();
-    let url = check.url.expose();
+    // A relative SQLite path is relative to the configuration file, as every path is.
+    let resolved = shipgate_config::resolve_sqlite(check.url.expose(), &ctx.base_dir);
+    let url = resolved.as_str();
     let Some(backend) = Backend::of(url) else {
         return Observation::fail(
             "the database URL must start with postgres://, mysql:// or sqlite://",
