@@ -12,6 +12,7 @@ use shipgate_report::{Finding, Outcome, Phase};
 use tokio::sync::{Semaphore, watch};
 use tower::util::BoxCloneService;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
+use tracing::Instrument as _;
 
 use crate::config::{CheckKind, CheckSeverity, CheckSpec};
 use crate::observation::{Observation, Verdict};
@@ -202,11 +203,17 @@ pub async fn run(
             .map(|d| (d.clone(), receivers[index[d.as_str()]].clone()))
             .collect();
         let (ctx, permits) = (ctx.clone(), permits.clone());
-        tasks.spawn(async move {
-            let findings = run_one(spec, phase, config, ctx, deps, permits).await;
-            let _ = done.send(Some(findings[0].outcome));
-            (i, findings)
-        });
+        let span = tracing::info_span!("check", check = %spec.name, phase = %phase);
+        tasks.spawn(
+            async move {
+                let findings = run_one(spec, phase, config, ctx, deps, permits).await;
+                let f = &findings[0];
+                tracing::debug!(outcome = f.outcome.as_str(), took = ?f.duration, "{}", f.message);
+                let _ = done.send(Some(f.outcome));
+                (i, findings)
+            }
+            .instrument(span),
+        );
     }
     let mut results: Vec<Vec<Finding>> = vec![Vec::new(); specs.len()];
     while let Some(joined) = tasks.join_next().await {
@@ -247,6 +254,7 @@ async fn run_one(
     }
     let _permit = permits.acquire_owned().await;
     let timeout = budget(&spec, config.timeout);
+    tracing::trace!(?timeout, "running");
     let service = ServiceBuilder::new()
         .timeout(timeout)
         .service(check_service(spec.kind.clone(), ctx, timeout));

@@ -17,7 +17,7 @@ pub struct LogArgs {
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    /// `2026-12-02T10:00:00Z  INFO check{name=db}: connected`.
+    /// `2026-12-02T10:00:00Z  INFO check{check=db phase=pre}: connected`.
     Human,
     /// One JSON object per line, for log shippers.
     Json,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use shipgate_http::HttpClient;
 use shipgate_report::{Finding, Outcome as Verdict, Phase};
+use tracing::Instrument as _;
 
 use crate::driver::Driver;
 use crate::journal::{Effect, Ending, Event, Journal, State, StepState};
@@ -507,12 +508,18 @@ async fn forward(
             step: step.name.clone(),
             previous: previous.clone(),
         })?;
+        let span = tracing::info_span!("step", step = %step.name, deployment = %state.id);
+        span.in_scope(|| tracing::info!(release = %ctx.plan.release, "starting"));
         let start = Instant::now();
-        let result =
-            match tokio::time::timeout(step.timeout, act(ctx, &state.id, step, previous)).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("did not finish within {:?}", step.timeout)),
-            };
+        let acting = act(ctx, &state.id, step, previous).instrument(span.clone());
+        let result = match tokio::time::timeout(step.timeout, acting).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("did not finish within {:?}", step.timeout)),
+        };
+        span.in_scope(|| match &result {
+            Ok((_, message)) => tracing::info!(took = ?start.elapsed(), "done: {message}"),
+            Err(error) => tracing::warn!(took = ?start.elapsed(), "failed: {error}"),
+        });
         match result {
             Ok((effect, message)) => {
                 journal.append(Event::StepDone {

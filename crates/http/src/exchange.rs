@@ -131,10 +131,18 @@ pub async fn exchange<S: Sender>(
     let response = match sender.send(&request).await {
         Ok(r) => r,
         Err(e) => {
+            tracing::trace!(method = %request.method(), uri = %request.uri(), error = %e, "request failed");
             out.result = Err(Failed::Request(e));
             return out;
         }
     };
+    tracing::trace!(
+        method = %request.method(),
+        uri = %request.uri(),
+        status = response.status.as_u16(),
+        latency = ?response.elapsed,
+        "exchange"
+    );
     if response.sets_cookies() {
         jar.store(request.uri(), response.headers());
     }

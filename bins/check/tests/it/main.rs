@@ -503,3 +503,51 @@ async fn a_relative_sqlite_path_is_relative_to_the_configuration_file() {
         "not in the working directory"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_log_shows_each_check_in_its_span_as_text_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    std::fs::write(
+        &path,
+        "[[checks.pre]]\nname = \"config present\"\nfile = { path = \"shipgate.toml\" }\n",
+    )
+    .unwrap();
+    let out = check(
+        &["pre", "--config", path.to_str().unwrap()],
+        &[("RUST_LOG", "debug")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("check{check=config present phase=pre}")
+            && stderr.contains("outcome=\"pass\""),
+        "{stderr}"
+    );
+    let out = check(
+        &[
+            "pre",
+            "--config",
+            path.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
+        &[("RUST_LOG", "debug")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["check"] == "config present" && l["fields"]["outcome"] == "pass"),
+        "{lines:?}"
+    );
+    // Without RUST_LOG, nothing below a warning.
+    let out = check(&["pre", "--config", path.to_str().unwrap()], &[]).await;
+    assert!(out.stderr.is_empty(), "{}", text(&out));
+}

@@ -326,3 +326,25 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_log_info_shows_each_step_starting_and_done_in_its_span() {
+    let site = Site::new("").await;
+    let out = site
+        .run(
+            "staging",
+            &["deploy", "--release", "v1"],
+            &[("RUST_LOG", "shipgate_deploy=info")],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for step in ["build", "migrate", "release", "health"] {
+        assert!(
+            stderr.contains(&format!("step{{step={step} deployment=")),
+            "{step}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("starting release=v1"), "{stderr}");
+    assert!(stderr.contains(": done:"), "{stderr}");
+}

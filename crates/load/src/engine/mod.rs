@@ -240,11 +240,13 @@ impl<M: MakeSender> Engine<M> {
         let shared = self.shared;
         let started_at = std::time::SystemTime::now();
         let start = shared.start();
+        tracing::info!(shape = %self.plan.shape, classes = self.plan.classes.len(), "load run starting");
         let (dropped, hard_stopped, users_per_class) = match &self.plan.shape {
             Shape::Closed(_) => closed(&self.plan, &shared, &cancel).await,
             Shape::Open { max_vus, .. } => open(&self.plan, &shared, &cancel, *max_vus).await,
         };
         let elapsed = start.elapsed();
+        tracing::info!(?elapsed, dropped, hard_stopped, users = ?users_per_class, "load run ended");
         if let Ok(mut first) = shared.shards[0].lock() {
             first.set_elapsed(elapsed);
         }
