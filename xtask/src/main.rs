@@ -8,10 +8,12 @@
 //! cargo xtask demo    start the demo app on loopback, run shipgate against it, write reports
 //! cargo xtask bench   benchmarks against named peers (stats, load)
 //! cargo xtask dist    release binaries and checksums in target/dist
+//! cargo xtask fuzz    the parsers under cargo-fuzz (fuzz/), seeded from fixtures/fuzz
 //! ```
 
 mod demo;
 mod demo_deploy;
+mod fuzz;
 mod invariants;
 mod run;
 mod setup;
@@ -44,6 +46,8 @@ commands:
           `cargo xtask bench load` (CPU per request vs wrk, 100k users, open model)
   dist    release builds of the binaries, their shell completions (bash, zsh,
           fish) and man pages, with SHA256SUMS, in target/dist/
+  fuzz    the cargo-fuzz targets (fuzz/), each for --seconds N (60) or --runs N,
+          on corpora seeded from fixtures/fuzz/; needs `cargo install cargo-fuzz`
 
 exit codes: 0 success, 1 a step failed, 2 usage error";
 
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::check(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("dist") => dist(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -230,7 +230,7 @@ fn install_pypi(missing: &[Missing]) -> Result<(), Failed> {
         .run()
 }
 
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
