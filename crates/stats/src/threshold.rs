@@ -444,7 +444,9 @@ impl<'a> Parser<'a> {
                         ));
                     }
                 };
-                Ok(Value::Duration(Duration::from_secs_f64(n * scale)))
+                Duration::try_from_secs_f64(n * scale)
+                    .map(Value::Duration)
+                    .map_err(|_| self.error(num_at, "a duration that fits (under 500 years)"))
             }
             Metric::ErrorRate | Metric::SuccessRate => match unit {
                 "%" if n <= 100.0 => Ok(Value::Ratio(n / 100.0)),

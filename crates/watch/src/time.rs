@@ -52,7 +52,11 @@ pub fn epoch_secs(t: SystemTime) -> f64 {
 
 /// The time `secs` after the epoch.
 pub fn from_epoch_secs(secs: f64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0))
+    // A value no clock can hold (a corrupted state file) is the epoch, not a panic.
+    Duration::try_from_secs_f64(secs.max(0.0))
+        .ok()
+        .and_then(|d| SystemTime::UNIX_EPOCH.checked_add(d))
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// RFC 3339 with milliseconds, UTC (`2026-12-02T18:48:17.123Z`), as Alertmanager takes it.
@@ -102,6 +106,8 @@ pub(crate) mod duration_secs {
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        f64::deserialize(d).map(|s| Duration::from_secs_f64(s.max(0.0)))
+        f64::deserialize(d).and_then(|s| {
+            Duration::try_from_secs_f64(s.max(0.0)).map_err(serde::de::Error::custom)
+        })
     }
 }

@@ -157,8 +157,9 @@ pub(super) async fn user<M: MakeSender>(
     // catches up instead of silently sending less (coordinated omission).
     let period = match class.think {
         ThinkConfig::Pacing(d) => Some(d),
+        // A rate so low that its period overflows a Duration paces nothing.
         ThinkConfig::Throughput(per_second) if per_second > 0.0 => {
-            Some(Duration::from_secs_f64(1.0 / per_second))
+            Duration::try_from_secs_f64(1.0 / per_second).ok()
         }
         _ => None,
     };

@@ -279,3 +279,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_duration_too_long_for_any_clock_is_a_parse_error_not_a_panic() {
+    // Found by `cargo xtask fuzz threshold` (fixtures/fuzz/threshold/regression-duration-overflow).
+    let text = format!("p9>1{}m", "0".repeat(68));
+    let e = text.parse::<Threshold>().unwrap_err();
+    assert!(e.to_string().contains("a duration that fits"), "{e}");
+    assert!("p95 < 500ms".parse::<Threshold>().is_ok());
+}
