@@ -106,8 +106,7 @@ pub(crate) mod duration_secs {
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        f64::deserialize(d).and_then(|s| {
-            Duration::try_from_secs_f64(s.max(0.0)).map_err(serde::de::Error::custom)
-        })
+        f64::deserialize(d)
+            .and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).map_err(serde::de::Error::custom))
     }
 }

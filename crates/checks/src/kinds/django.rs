@@ -20,6 +20,21 @@ pub struct DjangoCheck {
     /// Check ids to skip, as Django's SILENCED_SYSTEM_CHECKS: `["security.W021"]`.
     #[serde(default)]
     pub silence: Vec<String>,
+    /// Readiness checks of shipgate's own beyond Django's: `performance` (a shared
+    /// production cache, persistent database connections, compression) and
+    /// `monitoring` (an error-reporting DSN, LOGGING configured).
+    #[serde(default)]
+    pub readiness: Vec<Readiness>,
+}
+
+/// A family of shipgate's own Django readiness checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// shipgate.P001 cache, P002 CONN_MAX_AGE, P003 compression.
+    Performance,
+    /// shipgate.M001 error reporting, M002 LOGGING.
+    Monitoring,
 }
 
 type Settings = BTreeMap<String, Value>;
@@ -37,7 +52,9 @@ pub(crate) fn observe(check: &DjangoCheck, ctx: &Context) -> Observation {
         Ok(s) => s,
         Err(e) => return Observation::fail(format!("{}: {e}", path.display())),
     };
-    let issues: Vec<(&str, String)> = deploy_checks(&settings)
+    let mut all = deploy_checks(&settings);
+    all.extend(readiness_checks(&settings, &check.readiness));
+    let issues: Vec<(&str, String)> = all
         .into_iter()
         .filter(|(id, _)| !check.silence.iter().any(|s| s == id))
         .collect();
@@ -309,6 +326,78 @@ pub(crate) fn deploy_checks(dump: &Settings) -> Vec<(&'static str, String)> {
     out
 }
 
+/// shipgate's own readiness checks (not Django's): what a production deployment of a
+/// Django project should also have. Each is `(id, what to set)`.
+pub(crate) fn readiness_checks(
+    s: &Settings,
+    families: &[Readiness],
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let middleware: Vec<&str> = s
+        .get("MIDDLEWARE")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if families.contains(&Readiness::Performance) {
+        // Django's default cache is local memory: per process, lost on restart.
+        let backend = s
+            .get("CACHES")
+            .and_then(|c| c.get("default"))
+            .and_then(|d| d.get("BACKEND"))
+            .and_then(Value::as_str)
+            .unwrap_or("django.core.cache.backends.locmem.LocMemCache");
+        if backend.ends_with("LocMemCache") || backend.ends_with("DummyCache") {
+            out.push((
+                "shipgate.P001",
+                format!("CACHES default is {backend}: use a shared cache in production (django.core.cache.backends.redis.RedisCache, Memcached)"),
+            ));
+        }
+        let age = s
+            .get("DATABASES")
+            .and_then(|d| d.get("default"))
+            .and_then(|d| d.get("CONN_MAX_AGE"));
+        if !age.is_some_and(|a| a.is_null() || a.as_f64().is_some_and(|n| n > 0.0)) {
+            out.push((
+                "shipgate.P002",
+                "set DATABASES['default']['CONN_MAX_AGE'] (e.g. 60) so connections are reused, not opened per request".to_owned(),
+            ));
+        }
+        if !middleware.contains(&"django.middleware.gzip.GZipMiddleware") {
+            out.push((
+                "shipgate.P003",
+                "compress responses: add django.middleware.gzip.GZipMiddleware (or compress at the proxy and silence this)".to_owned(),
+            ));
+        }
+    }
+    if families.contains(&Readiness::Monitoring) {
+        let dsn = ["SENTRY_DSN", "ERROR_REPORTING_DSN", "ROLLBAR", "BUGSNAG"]
+            .iter()
+            .any(|k| {
+                s.get(*k)
+                    .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+            });
+        if !dsn {
+            out.push((
+                "shipgate.M001",
+                "configure error reporting (SENTRY_DSN, or ROLLBAR/BUGSNAG settings) so production errors reach someone".to_owned(),
+            ));
+        }
+        let logging = s.get("LOGGING");
+        let configured = logging.is_some_and(|l| {
+            l.as_object().is_some_and(|o| !o.is_empty())
+                || l.as_str()
+                    .is_some_and(|t| t.trim() != "{}" && !t.trim().is_empty())
+        });
+        if !configured {
+            out.push((
+                "shipgate.M002",
+                "configure LOGGING (handlers and levels for django and your apps), so errors are logged where you read them".to_owned(),
+            ));
+        }
+    }
+    out
+}
+
 /// A JSON object, or `diffsettings --output unified` lines (`+ NAME = value`, `  NAME = value`;
 /// `- NAME = default` lines are defaults that were overridden and are skipped).
 pub(crate) fn parse(text: &str) -> Result<Settings, String> {
@@ -362,6 +451,18 @@ fn python_literal(text: &str) -> Value {
     if let Some(s) = quoted(text) {
         return Value::String(s);
     }
+    if let Some(inner) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+        let mut map = serde_json::Map::new();
+        for item in split_items(inner).iter().filter(|i| !i.is_empty()) {
+            let parts = split_on(item, ':');
+            let [key, value] = parts.as_slice() else {
+                return Value::String(text.to_owned());
+            };
+            let key = quoted(key.trim()).unwrap_or_else(|| key.trim().to_owned());
+            map.insert(key, python_literal(value.trim()));
+        }
+        return Value::Object(map);
+    }
     let inner = text
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
@@ -387,6 +488,11 @@ fn quoted(text: &str) -> Option<String> {
 
 /// Splits on commas outside quotes and brackets.
 fn split_items(text: &str) -> Vec<String> {
+    split_on(text, ',')
+}
+
+/// Splits on `sep` outside quotes and brackets.
+fn split_on(text: &str, sep: char) -> Vec<String> {
     let (mut items, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0, None);
     for c in text.chars() {
         match (quote, c) {
@@ -407,7 +513,9 @@ fn split_items(text: &str) -> Vec<String> {
                 depth -= 1;
                 cur.push(c);
             }
-            (None, ',') if depth == 0 => items.push(std::mem::take(&mut cur).trim().to_owned()),
+            (None, c) if c == sep && depth == 0 => {
+                items.push(std::mem::take(&mut cur).trim().to_owned());
+            }
             (None, c) => cur.push(c),
         }
     }

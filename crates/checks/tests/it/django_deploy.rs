@@ -194,3 +194,75 @@ async fn deploy_check_ids_equal_djangos_for_every_variant() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn performance_and_monitoring_readiness_read_from_djangos_own_dump() {
+    require("Django");
+    let plain = base();
+    let mut ready = base();
+    for (k, v) in [
+        (
+            "CACHES",
+            json!({"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/1"}}),
+        ),
+        (
+            "DATABASES",
+            json!({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3", "CONN_MAX_AGE": 60}}),
+        ),
+        ("SENTRY_DSN", json!("https://key@sentry.example.com/1")),
+        (
+            "LOGGING",
+            json!({"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}}}),
+        ),
+    ] {
+        ready.insert(k.into(), v);
+    }
+    let mut mw = ready["MIDDLEWARE"].as_array().unwrap().clone();
+    mw.insert(1, json!("django.middleware.gzip.GZipMiddleware"));
+    ready.insert("MIDDLEWARE".into(), Value::Array(mw));
+    let mut child = Command::new("python3")
+        .arg(crate::fixtures().join("django/deploy_matrix.py"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for v in [&plain, &ready] {
+            writeln!(stdin, "{}", Value::Object(v.clone())).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let answers: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for (n, answer) in answers.iter().enumerate() {
+        let path = dir.path().join(format!("dump{n}.txt"));
+        std::fs::write(&path, answer["all"].as_str().unwrap()).unwrap();
+        let toml = format!(
+            "[[checks.pre]]\nname = \"d\"\ndjango = {{ settings = \"{}\", readiness = [\"performance\", \"monitoring\"] }}\n",
+            path.display()
+        );
+        let findings = run_with(&toml, &context(&[])).await;
+        let found: BTreeSet<String> = by_name(&findings, "d")
+            .details
+            .keys()
+            .filter(|k| k.starts_with("shipgate."))
+            .cloned()
+            .collect();
+        ids.push(found);
+    }
+    let all: BTreeSet<String> = ["P001", "P002", "P003", "M001", "M002"]
+        .iter()
+        .map(|i| format!("shipgate.{i}"))
+        .collect();
+    assert_eq!(
+        ids[0], all,
+        "Django's defaults: local-memory cache, CONN_MAX_AGE 0, no gzip, no DSN, LOGGING {{}}"
+    );
+    assert!(ids[1].is_empty(), "a ready project: {:?}", ids[1]);
+}
