@@ -30,8 +30,8 @@ use crate::kinds::RedisCheck;
 #[cfg(feature = "tls")]
 use crate::kinds::TlsCheck;
 use crate::kinds::{
-    CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck, SmokeCheck,
-    SystemCheck, TcpCheck,
+    AuditCheck, CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck,
+    SmokeCheck, SystemCheck, TcpCheck,
 };
 
 /// The error for a kind whose cargo feature this build of shipgate-checks lacks.
@@ -152,6 +152,8 @@ pub enum CheckKind {
     Django(DjangoCheck),
     /// Line coverage from a test-coverage report, against a minimum.
     Coverage(CoverageCheck),
+    /// Vulnerable dependencies in a cargo-audit, npm audit or pip-audit report.
+    Audit(AuditCheck),
     /// Elasticsearch cluster health.
     #[cfg(feature = "elasticsearch")]
     Elasticsearch(ElasticsearchCheck),
@@ -181,6 +183,7 @@ const FIELDS: &[&str] = &[
     "elasticsearch",
     "smoke",
     "coverage",
+    "audit",
 ];
 const KINDS: &[&str] = FIELDS.split_at(6).1;
 
@@ -260,6 +263,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "tls" => return Err(disabled("tls")),
                 "django" => Some(CheckKind::Django(map.next_value()?)),
                 "coverage" => Some(CheckKind::Coverage(map.next_value()?)),
+                "audit" => Some(CheckKind::Audit(map.next_value()?)),
                 #[cfg(feature = "elasticsearch")]
                 "elasticsearch" => Some(CheckKind::Elasticsearch(map.next_value()?)),
                 #[cfg(not(feature = "elasticsearch"))]

@@ -57,8 +57,8 @@ pub use kinds::RedisCheck;
 #[cfg(feature = "tls")]
 pub use kinds::TlsCheck;
 pub use kinds::{
-    CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck,
-    ManifestCheck, SmokeCheck, Statuses, SystemCheck, TcpCheck,
+    AuditCheck, AuditSeverity, CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck,
+    FileCheck, HttpCheck, ManifestCheck, SmokeCheck, Statuses, SystemCheck, TcpCheck,
 };
 #[cfg(feature = "database")]
 pub use kinds::{

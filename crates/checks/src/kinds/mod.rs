@@ -1,5 +1,6 @@
 //! One module per kind of check.
 
+mod audit;
 mod command;
 mod coverage;
 #[cfg(feature = "database")]
@@ -22,6 +23,7 @@ mod tls;
 
 use std::time::Duration;
 
+pub use audit::{AuditCheck, Severity as AuditSeverity};
 pub use command::CommandCheck;
 pub use coverage::CoverageCheck;
 #[cfg(feature = "database")]
@@ -83,6 +85,7 @@ pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) 
         CheckKind::Tls(c) => tls::observe(c, ctx).await,
         CheckKind::Django(c) => django::observe(c, ctx),
         CheckKind::Coverage(c) => coverage::observe(c, ctx),
+        CheckKind::Audit(c) => audit::observe(c, ctx),
         #[cfg(feature = "elasticsearch")]
         CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
         CheckKind::Smoke(c) => smoke::observe(c, ctx).await,

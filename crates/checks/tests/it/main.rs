@@ -3,6 +3,7 @@
 //! certificates, and the testkit's faults.
 
 mod alembic_migrations;
+mod audit;
 mod basic;
 mod coverage;
 mod database;
