@@ -1,9 +1,9 @@
 //! `cargo xtask fuzz [--seconds N] [--runs N] [TARGET…]`: the cargo-fuzz targets in
 //! fuzz/ (the config reader and section types, thresholds and watch conditions,
 //! assertions and captures, templates, the HTTP/1.1 response reader, load summaries
-//! and stats snapshots), each run on a corpus seeded from fixtures/fuzz/<target>/ in
+//! and stats snapshots), each run on a corpus seeded from `fixtures/fuzz/<target>/` in
 //! target/fuzz-corpus/, on the pinned stable toolchain with RUSTC_BOOTSTRAP=1.
-//! A crash leaves its input in fuzz/artifacts/<target>/; add it to the target's seeds
+//! A crash leaves its input in `fuzz/artifacts/<target>/`; add it to the target's seeds
 //! and a regression test when it is fixed.
 
 use std::path::Path;
