@@ -36,6 +36,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
             "give the environment to deploy to with --env NAME",
         ));
     };
+    // Every section this run may read is read before the mask is set, so that their
+    // secrets (a notify webhook, a Prometheus URL) are known from the first log line.
+    let mut announcer = layers::Announcer::new(&doc, &base, &env).map_err(pipeline)?;
+    let _ = shipgate_pipeline::WatchSetup::from_document(&doc, &base, &env);
     // Config secrets, and the values env checks treat as secrets, are masked everywhere.
     let mut secrets = doc.secrets();
     let hooks = layers::checks(&doc, &base, &mut secrets).map_err(pipeline)?;
@@ -139,7 +143,6 @@ fn run(args: &Args) -> Result<Code, Failure> {
         force,
         confirmed: true,
     };
-    let mut announcer = layers::Announcer::new(&doc, &base, &env).map_err(pipeline)?;
     let mut report_lines = Vec::new();
     if let Some(p) = &promoted {
         report_lines.extend(p.gates.findings());

@@ -23,8 +23,9 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
     let doc = args.config.load()?;
-    logging.mask(Redactor::new(doc.secrets()));
     let mut config: NotifyConfig = shipgate_cli::required_section(&doc, "notify")?;
+    // The channels' secrets are registered as the section is read: mask them from here.
+    logging.mask(Redactor::new(doc.secrets()));
     if config.channels.is_empty() {
         return Err(Failure::usage_msg(format!(
             "{} configures no [notify.channels]",

@@ -26,8 +26,6 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
     let doc = args.config.load()?;
-    let redactor = Redactor::new(doc.secrets());
-    logging.mask(redactor.clone());
     let base = args.config.base_dir();
     let env = args
         .config
@@ -35,6 +33,9 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .clone()
         .unwrap_or_else(|| "default".to_owned());
     let setup = WatchSetup::from_document(&doc, &base, &env).map_err(config)?;
+    // [watch], [deploy] and [notify] are read: every secret they hold is known now.
+    let redactor = Redactor::new(doc.secrets());
+    logging.mask(redactor.clone());
     if let Command::Status { json } = &args.command {
         return status(&setup.state_file(), *json);
     }

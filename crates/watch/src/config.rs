@@ -119,8 +119,8 @@ pub enum SourceConfig {
     },
     /// PromQL instant queries over Prometheus's HTTP API; each query's name is a field.
     Prometheus {
-        /// The server's base URL.
-        url: String,
+        /// The server's base URL (a secret: it may carry credentials).
+        url: shipgate_config::Secret,
         /// Field name → PromQL. Each must give one series or a scalar.
         queries: BTreeMap<String, String>,
         /// Sampling interval.

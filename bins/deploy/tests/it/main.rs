@@ -348,3 +348,46 @@ async fn rust_log_info_shows_each_step_starting_and_done_in_its_span() {
     assert!(stderr.contains("starting release=v1"), "{stderr}");
     assert!(stderr.contains(": done:"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planted_secrets_are_in_no_output_journal_or_trace_log() {
+    let site = Site::new("").await;
+    let addr = site.base.trim_start_matches("http://").to_owned();
+    let config = std::fs::read_to_string(site.path().join("shipgate.toml")).unwrap();
+    // A notify channel whose URL carries a password: it is rejected (404), so the
+    // failure is reported, and the HTTP client logs its connection pool at trace.
+    std::fs::write(
+        site.path().join("shipgate.toml"),
+        format!(
+            "{config}\n[notify]\ngroup_wait = \"0s\"\n[notify.channels.hook]\ntype = \"webhook\"\nurl = \"http://ops:Pl%40nted-pw@{addr}/nowhere\"\n"
+        ),
+    )
+    .unwrap();
+    let json = site.path().join("deploy.json");
+    let out = site
+        .run(
+            "staging",
+            &[
+                "deploy",
+                "--release",
+                "v1",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            &[("RUST_LOG", "trace")],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut all = text(&out);
+    all.push_str(&std::fs::read_to_string(&json).unwrap());
+    for journal in site.journals("staging") {
+        all.push_str(&std::fs::read_to_string(journal).unwrap());
+    }
+    assert!(
+        all.contains("notify hook"),
+        "the failed delivery is reported: {all:.3000}"
+    );
+    for leak in ["Pl%40nted", "Pl@nted", "b3BzOlBsQG50ZWQtcHc"] {
+        assert!(!all.contains(leak), "{leak} leaked");
+    }
+}

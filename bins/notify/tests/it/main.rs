@@ -271,3 +271,53 @@ async fn usage_and_configuration_errors_exit_2() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planted_secrets_are_in_no_output_state_file_or_trace_log() {
+    let (base, _log) = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = base.trim_start_matches("http://");
+    // Secrets in a webhook URL's userinfo, in a Slack URL's path and in an HMAC key;
+    // every channel is rejected, so every failure quotes what it was sent to.
+    let path = dir.path().join("shipgate.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[notify]
+state_file = "state.json"
+group_wait = "0s"
+retry_delay = "10ms"
+[notify.channels.chat]
+type = "slack"
+webhook_url = "{base}/reject/services/T0/B0/Sl4ckT0kenPlanted"
+[notify.channels.hook]
+type = "webhook"
+url = "http://ops:Pl%40nted-pw@{addr}/reject/hook?token=Qu3ryT0kenPlanted"
+secret = "hm4c-key-planted"
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["test", "--config", path.to_str().unwrap()])
+        .env("RUST_LOG", "trace");
+    let out = cmd.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let mut all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    if let Ok(state) = std::fs::read_to_string(dir.path().join("state.json")) {
+        all.push_str(&state);
+    }
+    assert!(all.contains("rejected with 400"), "{all}");
+    for leak in [
+        "Sl4ckT0kenPlanted",
+        "Qu3ryT0kenPlanted",
+        "Pl%40nted",
+        "Pl@nted",
+        "hm4c-key-planted",
+        // ops:Pl@nted-pw in base64, as a Basic header would carry it.
+        "b3BzOlBsQG50ZWQtcHc",
+    ] {
+        assert!(!all.contains(leak), "{leak} leaked: {all}");
+    }
+}

@@ -136,3 +136,52 @@ async fn test_alerts_reaches_every_channel() {
         text(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planted_secrets_are_in_no_output_or_trace_log() {
+    let url = target().await;
+    let addr = url.trim_start_matches("http://");
+    let dir = tempfile::tempdir().unwrap();
+    // A probe and an alert channel whose URLs carry a password; the channel is
+    // rejected (404), and the HTTP clients log their connections at trace.
+    std::fs::write(
+        dir.path().join("shipgate.toml"),
+        format!(
+            r#"[environments.staging]
+[watch]
+interval = "100ms"
+[watch.sources.api]
+type = "prometheus"
+url = "http://ops:Pl%40nted-pw@{addr}"
+queries = {{ up = "up" }}
+[[watch.rules]]
+name = "up"
+source = "api"
+when = "up < 1"
+[notify.channels.hook]
+type = "webhook"
+url = "http://ops:Pl%40nted-pw@{addr}/nowhere"
+"#
+        ),
+    )
+    .unwrap();
+    let mut all = String::new();
+    for args in [
+        &["test-alerts"][..],
+        &["deployment", "--for", "300ms", "--json", "-"],
+    ] {
+        let out = tokio::process::Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["--env", "staging"])
+            .args(args)
+            .env("RUST_LOG", "trace")
+            .output()
+            .await
+            .unwrap();
+        all.push_str(&text(&out));
+    }
+    assert!(all.contains("hook"), "{all:.2000}");
+    for leak in ["Pl%40nted", "Pl@nted", "b3BzOlBsQG50ZWQtcHc"] {
+        assert!(!all.contains(leak), "{leak} leaked");
+    }
+}

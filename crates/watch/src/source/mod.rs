@@ -91,7 +91,7 @@ impl Source {
                 ..
             } => http::probe(client, url, *expect_status, assert).await,
             SourceConfig::Prometheus { url, queries, .. } => {
-                prometheus::sample(client, url, queries).await
+                prometheus::sample(client, url.expose(), queries).await
             }
             SourceConfig::Host { disk, .. } => self.host.sample(disk).await,
             SourceConfig::Postgres { url, slow, .. } => {
