@@ -93,7 +93,19 @@ async fn pre_and_post_pass_against_the_demo_app_with_every_output() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["schema"], "shipgate.report/v1");
-    assert_eq!(report["summary"]["passed"], 7, "{report:#}");
+    // Seven checks hold; `host resources` may warn on a machine whose disk is over 80%
+    // used (it is this machine's disk, not the demo app's), never fail.
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["passed"].as_u64().unwrap() + summary["warned"].as_u64().unwrap(),
+        7,
+        "{report:#}"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        if f["outcome"] == "warn" {
+            assert_eq!(f["name"], "host resources", "{report:#}");
+        }
+    }
 
     let post = check(
         &[
