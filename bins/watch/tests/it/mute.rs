@@ -16,6 +16,8 @@ async fn alerts_are_held_during_the_deployments_restart_and_fire_after_it() {
     let down = dir.path().join("probe-down");
     let hooked: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let sink = hooked.clone();
+    // Counts deliveries, so the test waits on the delivery itself, not on a poll.
+    let (delivered_tx, mut delivered) = tokio::sync::watch::channel(0usize);
     let probe_down = down.clone();
     let app = axum::Router::new()
         .route(
@@ -34,9 +36,9 @@ async fn alerts_are_held_during_the_deployments_restart_and_fire_after_it() {
         .route(
             "/hook",
             axum::routing::post(move |body: String| {
-                sink.lock()
-                    .unwrap()
-                    .push(serde_json::from_str(&body).unwrap());
+                let mut all = sink.lock().unwrap();
+                all.push(serde_json::from_str(&body).unwrap());
+                delivered_tx.send_replace(all.len());
                 async { "ok" }
             }),
         );
@@ -128,15 +130,10 @@ url = "{url}/hook"
             .any(|l| l["type"] == "transition" && l["transition"] == "fired")
     })
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while hooked.lock().unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the firing alert was not delivered"
-        );
-        // tidy: waiting for the watcher process to deliver to the test's receiver
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(10), delivered.wait_for(|n| *n > 0))
+        .await
+        .expect("the firing alert was delivered within 10 s")
+        .unwrap();
     let history = read_history(dir.path());
     let mutes: Vec<bool> = history
         .iter()
