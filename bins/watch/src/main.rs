@@ -168,39 +168,6 @@ fn status(path: &Path, json: bool) -> Result<Code, Failure> {
         );
         return Ok(Code::Success);
     }
-    let updated = humantime::format_rfc3339_seconds(status.updated_at);
-    println!("{}: updated {updated}", status.environment);
-    if let Some(why) = &status.muted {
-        println!("alerts held: {why}");
-    }
-    for rule in &status.rules {
-        let states: Vec<String> = rule
-            .alerts
-            .iter()
-            .map(|a| format!("{} {}", a.severity.as_str(), a.alert.state.as_str()))
-            .collect();
-        let last = match &rule.stats.last {
-            Some(shipgate_watch::Reading::Value(v)) => format!("{v}"),
-            Some(shipgate_watch::Reading::NoData { missing, .. }) => {
-                format!("no data ({})", missing.as_str())
-            }
-            None => "never sampled".to_owned(),
-        };
-        println!(
-            "  {:<24} {:<28} last {last}; {} sample(s), {} without data",
-            rule.name,
-            states.join(", "),
-            rule.stats.samples,
-            rule.stats.no_data
-        );
-    }
-    println!(
-        "firing: {}",
-        if status.firing.is_empty() {
-            "none".to_owned()
-        } else {
-            status.firing.join(", ")
-        }
-    );
+    print!("{status}");
     Ok(Code::Success)
 }

@@ -150,3 +150,43 @@ impl Status {
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::with_source(ErrorKind::Io, format!("{what} {}", path.display()), e)
 }
+
+/// As `shipgate-watch status` prints it: when, what is held, each rule's alert states
+/// and last value, what is firing.
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let updated = humantime::format_rfc3339_seconds(self.updated_at);
+        writeln!(f, "{}: updated {updated}", self.environment)?;
+        if let Some(why) = &self.muted {
+            writeln!(f, "alerts held: {why}")?;
+        }
+        for rule in &self.rules {
+            let states: Vec<String> = rule
+                .alerts
+                .iter()
+                .map(|a| format!("{} {}", a.severity.as_str(), a.alert.state.as_str()))
+                .collect();
+            let last = match &rule.stats.last {
+                Some(crate::Reading::Value(v)) => format!("{v}"),
+                Some(crate::Reading::NoData { missing, .. }) => {
+                    format!("no data ({})", missing.as_str())
+                }
+                None => "never sampled".to_owned(),
+            };
+            writeln!(
+                f,
+                "  {:<24} {:<28} last {last}; {} sample(s), {} without data",
+                rule.name,
+                states.join(", "),
+                rule.stats.samples,
+                rule.stats.no_data
+            )?;
+        }
+        let firing = if self.firing.is_empty() {
+            "none".to_owned()
+        } else {
+            self.firing.join(", ")
+        };
+        writeln!(f, "firing: {firing}")
+    }
+}
