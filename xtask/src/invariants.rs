@@ -79,7 +79,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-deploy-cli",
         &[
-            "shipgate-checks",
             "shipgate-cli",
             "shipgate-config",
             "shipgate-deploy",

@@ -5,7 +5,8 @@
 
 use clap::{Parser, Subcommand};
 use shipgate_cli::{ConfigArgs, LogArgs, ReportArgs};
-use shipgate_deploy::Operation;
+use shipgate_deploy::{Artifact, Error, Promotion};
+use shipgate_pipeline::{Intent, RollbackOf};
 
 /// Deploy a release from the [deploy] section of shipgate.toml, with a journal that
 /// survives a crash, one deployment per environment at a time, and an undo.
@@ -188,32 +189,77 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    /// The operation, its release (none: from the journal), and its flags; none for
-    /// the read-only subcommands.
-    pub(crate) fn operation(&self) -> Option<(Operation, Option<&str>, &Confirm, &ReportArgs)> {
-        Some(match self {
+    /// What the operator asks for, with the confirmation and report flags; none for
+    /// the commands that only read (status, history) or decide (approve, unlock).
+    /// `promotion`: the release and gates of a `promote` whose gates held.
+    pub(crate) fn intent(
+        &self,
+        promotion: Option<(String, Artifact, Promotion)>,
+    ) -> Result<Option<(Intent, &Confirm, &ReportArgs)>, Error> {
+        Ok(Some(match self {
             Command::Deploy {
                 release,
+                artifact: a,
+                skip,
+                force,
                 confirm,
                 report,
                 ..
-            } => (Operation::Deploy, Some(release.as_str()), confirm, report),
-            Command::Resume { confirm, report } => (Operation::Resume, None, confirm, report),
-            Command::Abort { confirm, report } => (Operation::Abort, None, confirm, report),
-            Command::Rollback {
-                to,
-                confirm,
-                report,
-                ..
-            } => (Operation::Rollback, Some(to.as_str()), confirm, report),
+            } => {
+                let artifact = Artifact::described(
+                    release,
+                    a.version.clone(),
+                    a.commit.clone(),
+                    a.digest.clone(),
+                )?;
+                let intent = Intent::Deploy {
+                    release: release.clone(),
+                    artifact,
+                    promotion: None,
+                    skip: skip.clone(),
+                    force: *force,
+                };
+                (intent, confirm, report)
+            }
             Command::Promote {
-                version,
+                confirm, report, ..
+            } => {
+                let (release, artifact, promotion) =
+                    promotion.expect("a promotion's gates are checked first");
+                let intent = Intent::Deploy {
+                    release,
+                    artifact,
+                    promotion: Some(promotion),
+                    skip: Vec::new(),
+                    force: false,
+                };
+                (intent, confirm, report)
+            }
+            Command::Resume { confirm, report } => (Intent::Resume, confirm, report),
+            Command::Abort { confirm, report } => (Intent::Abort, confirm, report),
+            Command::Rollback {
+                what,
+                to,
+                backup,
+                force,
                 confirm,
                 report,
-                ..
-            } => (Operation::Deploy, Some(version.as_str()), confirm, report),
-            _ => return None,
-        })
+            } => {
+                let of = match what {
+                    What::Application => RollbackOf::Application,
+                    What::Database => RollbackOf::Database,
+                    What::Full => RollbackOf::Full,
+                };
+                let intent = Intent::Rollback {
+                    of,
+                    to: to.clone(),
+                    backup: backup.clone(),
+                    force: *force,
+                };
+                (intent, confirm, report)
+            }
+            _ => return Ok(None),
+        }))
     }
 }
 

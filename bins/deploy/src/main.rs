@@ -4,18 +4,17 @@
 //! protected environment, run the operation, report, map to an exit code.
 
 mod args;
-mod guard;
 mod promote;
 mod show;
 
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::{Artifact, Context, DeployConfig, Operation, Plan};
-use shipgate_pipeline::layers;
+use shipgate_deploy::DeployConfig;
+use shipgate_pipeline::{Target, layers};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
-use args::{Args, Command, What};
+use args::{Args, Command};
 
 fn main() -> ExitCode {
     let args: Args = shipgate_cli::parse();
@@ -45,32 +44,12 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let hooks = layers::checks(&doc, &base, &mut secrets).map_err(pipeline)?;
     let redactor = Redactor::new(secrets);
     logging.mask(redactor.clone());
-    let state_dir = config.state_dir_for(&base, &env);
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
-    let (skip, force, dry_run) = match &args.command {
-        Command::Status { json } => return show::status(&doc, &state_dir, &env, *json),
-        Command::History { json, all: false } => return show::history(&state_dir, *json),
-        Command::History { json, all: true } => {
-            return show::history_all(&config.state_dir_for(&base, ""), *json);
-        }
-        Command::Unlock { yes } => return show::unlock(&state_dir, *yes),
-        Command::Approve { id } => return promote::approve(&doc, &state_dir, &env, id),
-        Command::Deploy {
-            skip,
-            force,
-            dry_run,
-            ..
-        } => (skip.clone(), *force, *dry_run),
-        _ => (Vec::new(), false, false),
-    };
+    if let Some(shown) = show::read_only(&args.command, &doc, &config, &base, &env) {
+        return shown;
+    }
     let runtime = shipgate_cli::runtime(None)?;
-    let (op, named, confirm, outputs) = args.command.operation().expect("an operation");
-    let rollback = match &args.command {
-        Command::Rollback { what, backup, .. } => Some((*what, backup.as_deref())),
-        _ => None,
-    };
-    let force_rollback = matches!(&args.command, Command::Rollback { force: true, .. });
     let promoted = match &args.command {
         Command::Promote { .. } => Some(promote::gates(args, &doc, &config, &runtime)?),
         _ => None,
@@ -78,91 +57,55 @@ fn run(args: &Args) -> Result<Code, Failure> {
     if let Some(p) = &promoted
         && !p.gates.passed()
     {
-        return promote::refused(p, &env, outputs, &redactor);
+        return promote::refused(p, &env, args, &redactor);
     }
-    let release = match (op, named, rollback, &promoted) {
-        (_, _, _, Some(p)) => Ok(p.gates.release.clone()),
-        (_, _, Some((What::Database, _)), _) => driver.current().map(|c| c.unwrap_or_default()),
-        (Operation::Rollback, Some(to), _, _) => {
-            shipgate_deploy::rollback_target(driver, &state_dir, to)
-        }
-        (_, Some(release), _, _) => Ok(release.to_owned()),
-        (_, None, _, _) => shipgate_deploy::latest_release(&state_dir),
-    }
-    .map_err(failure)?;
-    let configured = if release.is_empty() {
-        "none"
-    } else {
-        release.as_str()
+    let deployment = promoted.as_ref().map(promote::Promoted::deployment);
+    let (intent, confirm, outputs) = (args.command.intent(deployment))
+        .map_err(|e| Failure::usage("nothing was changed", e))?
+        .expect("an operation");
+    let target = Target {
+        config: &config,
+        base: &base,
+        environment: &env,
+        driver,
     };
-    let plan = Plan::from_config(&config, &env, configured, &base, hooks)
-        .map_err(|e| Failure::usage(format!("{}: [deploy]", doc.path().display()), e))?;
-    let plan = match (rollback, &promoted) {
-        (_, Some(p)) => plan
-            .with_artifact(p.gates.artifact.clone())
-            .with_promotion(p.gates.promotion(&p.from, &p.by, p.emergency.as_deref())),
-        (None, None) => plan.with_artifact(artifact(&args.command, &release)?),
-        (Some((What::Application, _)), _) => plan
-            .rollback_to(&release)
-            .with_artifact(shipgate_deploy::artifact_of(&state_dir, &release).map_err(failure)?),
-        (Some((What::Database, id)), _) => plan.restore(None, id).map_err(failure)?,
-        (Some((What::Full, id)), _) => plan.restore(Some(&release), id).map_err(failure)?,
-    };
-    plan.check_skips(&skip, force).map_err(failure)?;
-    let guarded = match rollback {
-        Some((What::Application, _)) => {
-            guard::rollback_guard(&config, &base, &env, driver, &release, force_rollback)?
-        }
-        None if op == Operation::Deploy && plan.protected => {
-            let backed_up = config.backup.is_some() && !skip.iter().any(|s| s == "backup");
-            guard::release_guard(&config, driver, &release, backed_up, force)?
-        }
-        _ => None,
-    };
-    if dry_run {
-        println!(
-            "would deploy {release} to {env} (driver {}):",
-            driver.name()
-        );
-        for line in plan.describe(driver.name(), &skip) {
+    let prepared = runtime
+        .block_on(shipgate_pipeline::prepare(&target, &intent, hooks))
+        .map_err(pipeline)?;
+    if matches!(&args.command, Command::Deploy { dry_run: true, .. }) {
+        for line in prepared.describe(driver) {
             println!("{}", redactor.redact(&line));
         }
         return Ok(Code::Success);
     }
-    if plan.protected {
+    let (op, release) = (prepared.operation, prepared.release.as_str());
+    if prepared.plan.protected {
         let phrase = format!("{} {env}", op.verb());
         shipgate_cli::confirm(&env, &phrase, confirm.confirm.as_deref())?;
     }
     let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
         .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
-    let ctx = Context {
-        plan: &plan,
-        driver,
-        http,
-        skip,
-        force,
-        confirmed: true,
-    };
+    let ctx = prepared.context(driver, http, true);
     let mut report_lines = Vec::new();
     if let Some(p) = &promoted {
         report_lines.extend(p.gates.findings());
         report_lines.extend(runtime.block_on(promote::announce_emergency(
             p,
             &mut announcer,
-            &release,
+            release,
             &env,
         )));
     }
     let (outcome, notified) = runtime
-        .block_on(announcer.around(op, &ctx, &release, &env))
+        .block_on(announcer.around(op, &ctx, release, &env))
         .map_err(failure)?;
     if let Some(p) = &promoted {
-        promote::used(p, &state_dir, &env, &outcome.id)?;
+        promote::used(p, &config.state_dir_for(&base, &env), &env, &outcome.id)?;
     }
     let ending = outcome.ending.as_str();
     let mut passed = op.succeeded(outcome.ending);
     let mut title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
-    report_lines.extend(guarded);
+    report_lines.extend(prepared.findings.iter().cloned());
     report_lines.extend(outcome.findings);
     report_lines.extend(notified);
     if passed
@@ -185,27 +128,16 @@ fn run(args: &Args) -> Result<Code, Failure> {
     Ok(if passed { Code::Success } else { Code::Failure })
 }
 
-/// What `deploy --version --commit --digest` says the release is.
-fn artifact(command: &Command, release: &str) -> Result<Artifact, Failure> {
-    let Command::Deploy { artifact: a, .. } = command else {
-        return Ok(Artifact::version(release));
-    };
-    let version = a.version.clone().unwrap_or_else(|| release.to_owned());
-    if !shipgate_deploy::valid_release_id(&version) {
-        return Err(Failure::usage_msg(format!(
-            "--version {version:?}: use letters, digits, `.`, `_`, `-` (at most 100)"
-        )));
-    }
-    Ok(Artifact {
-        version,
-        commit: a.commit.clone(),
-        digest: a.digest.clone(),
-    })
-}
-
 /// A pipeline-layer error as the documented exit code.
 pub(crate) fn pipeline(e: shipgate_pipeline::Error) -> Failure {
-    if e.changed_nothing() {
+    let e = match e.into_deploy() {
+        Ok(deploy) => return failure(deploy),
+        Err(e) => e,
+    };
+    if e.kind() == shipgate_pipeline::ErrorKind::Refused {
+        // Its message says what stands in the way, and that nothing was changed.
+        Failure::usage(String::new(), e)
+    } else if e.changed_nothing() {
         Failure::usage("nothing was changed", e)
     } else {
         Failure::aborted("the promotion stopped", e)

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use shipgate_cli::{Failure, ReportArgs};
-use shipgate_deploy::DeployConfig;
+use shipgate_cli::Failure;
+use shipgate_deploy::{Artifact, DeployConfig, Promotion};
 use shipgate_notify::{EventKind, Severity};
 use shipgate_pipeline::gate::{GateVerdict, Gates, Promote};
 use shipgate_pipeline::{Approvals, PipelineConfig, WatchSetup, layers};
@@ -96,13 +96,28 @@ pub(crate) fn gates(
     })
 }
 
+impl Promoted {
+    /// What is deployed: the release, what it is, and the gates it passed.
+    pub(crate) fn deployment(&self) -> (String, Artifact, Promotion) {
+        let g = &self.gates;
+        let promotion = g.promotion(&self.from, &self.by, self.emergency.as_deref());
+        (g.release.clone(), g.artifact.clone(), promotion)
+    }
+}
+
 /// A promotion a gate stopped: the report, exit 1.
 pub(crate) fn refused(
     p: &Promoted,
     env: &str,
-    outputs: &ReportArgs,
+    args: &Args,
     redactor: &Redactor,
 ) -> Result<Code, Failure> {
+    let Command::Promote {
+        report: outputs, ..
+    } = &args.command
+    else {
+        unreachable!("a refused promotion");
+    };
     let stopped = p.gates.outcomes.last().map_or("?", |o| o.kind.as_str());
     let title = format!(
         "shipgate-deploy promote {} from {} to {env}: stopped at gate {stopped}",

@@ -1,11 +1,12 @@
-//! The read-only subcommands (status, history) and unlock.
+//! The read-only subcommands (status, history), unlock, and their dispatch with approve.
 
 use std::path::Path;
 
 use shipgate_cli::Failure;
-use shipgate_deploy::Ending;
+use shipgate_deploy::{DeployConfig, Ending};
 use shipgate_report::ExitCode as Code;
 
+use crate::args::Command;
 use crate::failure;
 
 pub(crate) fn status(
@@ -70,6 +71,26 @@ pub(crate) fn history(state_dir: &Path, json: bool) -> Result<Code, Failure> {
     let all = shipgate_deploy::history(state_dir).map_err(failure)?;
     print_history(&all, json);
     Ok(Code::Success)
+}
+
+/// The commands that read (status, history) or decide (approve, unlock) rather than
+/// deploy: their result; none for the others.
+pub(crate) fn read_only(
+    command: &Command,
+    doc: &shipgate_config::Document,
+    config: &DeployConfig,
+    base: &Path,
+    env: &str,
+) -> Option<Result<Code, Failure>> {
+    let state_dir = config.state_dir_for(base, env);
+    Some(match command {
+        Command::Status { json } => status(doc, &state_dir, env, *json),
+        Command::History { json, all: false } => history(&state_dir, *json),
+        Command::History { json, all: true } => history_all(&config.state_dir_for(base, ""), *json),
+        Command::Unlock { yes } => unlock(&state_dir, *yes),
+        Command::Approve { id } => crate::promote::approve(doc, &state_dir, env, id),
+        _ => return None,
+    })
 }
 
 /// Every environment's deployments under the state directory's root, by time.

@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
-use shipgate_notify::Notifier;
 use shipgate_pipeline::WatchSetup;
 use shipgate_report::{ExitCode as Code, Redactor};
 use shipgate_watch::{Status, Verdict};
@@ -41,16 +40,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     }
     let runtime = shipgate_cli::runtime(None)?;
     if let Command::TestAlerts = &args.command {
-        let Some(notify) = setup.notify.clone() else {
-            return Err(Failure::usage_msg(
-                "test-alerts needs a [notify] section with channels",
-            ));
-        };
-        let http = shipgate_http::HttpClient::new(&Default::default())
-            .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
-        let notifier =
-            Notifier::new(notify, http, base.clone()).map_err(|e| Failure::usage("[notify]", e))?;
-        let deliveries = runtime.block_on(notifier.test(&env));
+        let deliveries = runtime.block_on(setup.test_alerts()).map_err(config)?;
         print!("{}", shipgate_notify::deliveries_table(&deliveries));
         let ok = deliveries.iter().all(|d| d.result.is_ok());
         return Ok(if ok { Code::Success } else { Code::Failure });
@@ -69,34 +59,12 @@ fn run(args: &Args) -> Result<Code, Failure> {
         ),
         _ => (None, false, None, None),
     };
-    let metrics = setup
-        .config
-        .metrics
-        .as_deref()
-        .map(|addr| {
-            let l = std::net::TcpListener::bind(addr).map_err(|e| {
-                Failure::usage(format!("[watch] metrics: cannot listen on {addr}"), e)
-            })?;
-            l.set_nonblocking(true)
-                .map_err(|e| Failure::usage("[watch] metrics", e))?;
-            Ok::<_, Failure>(l)
-        })
-        .transpose()?;
+    let metrics = setup.bind_metrics().map_err(config)?;
     let cancel = CancellationToken::new();
     let version = setup.serving();
     let window = runtime
         .block_on(async {
             stop_on_signals(cancel.clone());
-            let metrics = metrics
-                .map(tokio::net::TcpListener::from_std)
-                .transpose()
-                .map_err(|e| {
-                    shipgate_pipeline::Error::with_source(
-                        shipgate_pipeline::ErrorKind::Io,
-                        "[watch] metrics",
-                        e,
-                    )
-                })?;
             setup.run(length, rollback, cancel, metrics).await
         })
         .map_err(|e| Failure::aborted("the watch stopped", e))?;

@@ -95,6 +95,28 @@ impl Artifact {
             digest: None,
         }
     }
+
+    /// What `--version --commit --digest` say release `release` is: the version is
+    /// the release id unless given, and must be a valid id itself (it names records).
+    pub fn described(
+        release: &str,
+        version: Option<String>,
+        commit: Option<String>,
+        digest: Option<String>,
+    ) -> Result<Self, crate::Error> {
+        let version = version.unwrap_or_else(|| release.to_owned());
+        if !crate::valid_release_id(&version) {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Config,
+                format!("version {version:?}: use letters, digits, `.`, `_`, `-` (at most 100)"),
+            ));
+        }
+        Ok(Self {
+            version,
+            commit,
+            digest,
+        })
+    }
 }
 
 /// What a promoted deployment passed through before it started: each gate's result,

@@ -16,6 +16,10 @@ pub enum ErrorKind {
     Watch,
     /// The load test could not run.
     Load,
+    /// A guard refused the operation before it began (a rollback that could not be
+    /// proved, migrations in the way), or could not read what it must prove: nothing
+    /// was changed, and the message says so and what to do.
+    Refused,
 }
 
 /// An error of the pipeline layer.
@@ -60,13 +64,34 @@ impl Error {
     /// deployment the deploy layer refused before it began.
     pub fn changed_nothing(&self) -> bool {
         match self.kind {
-            ErrorKind::Config | ErrorKind::Approval => true,
+            ErrorKind::Config | ErrorKind::Approval | ErrorKind::Refused => true,
             ErrorKind::Deploy => self
                 .source
                 .as_deref()
                 .and_then(|s| s.downcast_ref::<shipgate_deploy::Error>())
                 .is_some_and(shipgate_deploy::Error::changed_nothing),
             _ => false,
+        }
+    }
+
+    /// The deployment layer's own error, when that is what this is: the caller maps it
+    /// as it maps any deployment error (nothing changed, or the deployment stopped).
+    pub fn into_deploy(self) -> Result<shipgate_deploy::Error, Self> {
+        match (self.kind, self.source) {
+            (ErrorKind::Deploy, Some(source)) => {
+                match source.downcast::<shipgate_deploy::Error>() {
+                    Ok(e) => Ok(*e),
+                    Err(source) => Err(Self {
+                        source: Some(source),
+                        ..self
+                    }),
+                }
+            }
+            (kind, source) => Err(Self {
+                kind,
+                source,
+                message: self.message,
+            }),
         }
     }
 

@@ -12,6 +12,11 @@
 //! - [`WatchSetup`]: `[watch]` wired to shipgate-deploy (a rollback rule switches
 //!   back, alerts are held during the deployment's own switch), so that a watch
 //!   window is a deployment's last step and leaves its verdict on record.
+//! - [`prepare`]: an operation the operator asks for ([`Intent`]: deploy, resume,
+//!   abort, roll back) resolved to its release and plan, after the guards of a
+//!   protected environment: a deployment whose rollback cannot be proved, or an
+//!   application rollback the database's migrations stand in the way of, is refused
+//!   before anything changes.
 //! - [`layers`]: `[checks]` as a deployment's pre and post steps, `[notify]` for its
 //!   announcements.
 //!
@@ -39,7 +44,9 @@ pub mod approval;
 mod config;
 mod error;
 pub mod gate;
+mod guard;
 pub mod layers;
+mod operation;
 mod record;
 mod watch;
 mod watch_hooks;
@@ -49,6 +56,7 @@ use std::time::SystemTime;
 pub use approval::{Approvals, Request, Standing};
 pub use config::{ApprovalConfig, Approver, GateConfig, GateKind, PipelineConfig, StageConfig};
 pub use error::{Error, ErrorKind};
+pub use operation::{Intent, Prepared, RollbackOf, Target, prepare};
 pub use record::WatchRecord;
 pub use watch::WatchSetup;
 pub use watch_hooks::{DeployMute, DeployRollback};

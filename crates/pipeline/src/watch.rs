@@ -89,6 +89,37 @@ impl WatchSetup {
         driver.current().ok().flatten()
     }
 
+    /// Listens on `[watch] metrics`, when it is set: before the watch starts, so that
+    /// an address in use is a configuration error, not a watch that stops.
+    pub fn bind_metrics(&self) -> Result<Option<std::net::TcpListener>, Error> {
+        let Some(addr) = self.config.metrics.as_deref() else {
+            return Ok(None);
+        };
+        let cannot = |e| {
+            Error::with_source(
+                ErrorKind::Config,
+                format!("[watch] metrics: cannot listen on {addr}"),
+                e,
+            )
+        };
+        let listener = std::net::TcpListener::bind(addr).map_err(cannot)?;
+        listener.set_nonblocking(true).map_err(cannot)?;
+        Ok(Some(listener))
+    }
+
+    /// Sends a test notice to every `[notify]` channel: what each said.
+    pub async fn test_alerts(&self) -> Result<Vec<shipgate_notify::Delivery>, Error> {
+        let Some(notify) = self.notify.clone() else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "test-alerts needs a [notify] section with channels",
+            ));
+        };
+        let notifier = Notifier::new(notify, http()?, self.base.clone())
+            .map_err(|e| Error::with_source(ErrorKind::Config, "[notify]", e))?;
+        Ok(notifier.test(&self.environment).await)
+    }
+
     /// Runs the watch for `length` (none: until `cancel`), rolling back with
     /// `[deploy]` when `rollback` and a rollback rule fires.
     pub async fn run(
@@ -96,11 +127,13 @@ impl WatchSetup {
         length: Option<Duration>,
         rollback: bool,
         cancel: CancellationToken,
-        metrics: Option<tokio::net::TcpListener>,
+        metrics: Option<std::net::TcpListener>,
     ) -> Result<Window, Error> {
-        let http = shipgate_http::HttpClient::new(&Default::default()).map_err(|e| {
-            Error::with_source(ErrorKind::Config, "cannot build the HTTP client", e)
-        })?;
+        let metrics = metrics
+            .map(tokio::net::TcpListener::from_std)
+            .transpose()
+            .map_err(|e| Error::with_source(ErrorKind::Io, "[watch] metrics", e))?;
+        let http = http()?;
         let notifier = self
             .notify
             .clone()
@@ -169,4 +202,9 @@ impl WatchSetup {
         let path = record.write(&state_dir)?;
         Ok(Some((record, path)))
     }
+}
+
+fn http() -> Result<shipgate_http::HttpClient, Error> {
+    shipgate_http::HttpClient::new(&Default::default())
+        .map_err(|e| Error::with_source(ErrorKind::Config, "cannot build the HTTP client", e))
 }

@@ -22,7 +22,8 @@
 //!
 //! Fault fixtures for timeouts and error handling: [`RefusingPort`] (connections are
 //! refused), [`BlackHole`] (accepts, never answers), [`CloseMidResponse`] (sends half an
-//! HTTP response, then closes).
+//! HTTP response, then closes). [`SlotProcesses`]: the processes a blue/green
+//! deployment started, killed when the test ends and checked to be gone.
 //!
 //! ```no_run
 //! let redis = shipgate_testkit::Redis::start().expect("redis-server");
@@ -43,6 +44,7 @@ mod postgres;
 mod process;
 mod prometheus;
 mod redis;
+mod slots;
 mod smtp;
 
 pub use error::{Error, ErrorKind};
@@ -55,4 +57,5 @@ pub use postgres::Postgres;
 pub use process::free_port;
 pub use prometheus::{Alertmanager, Prometheus, PrometheusBuilder};
 pub use redis::Redis;
+pub use slots::{SlotProcesses, running, running_after_wait};
 pub use smtp::Smtp;

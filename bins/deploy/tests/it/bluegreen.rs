@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use shipgate_load::{Action, Class, Engine, Plan, Shape};
-use shipgate_testkit::Nginx;
+use shipgate_testkit::{Nginx, SlotProcesses};
 use tokio_util::sync::CancellationToken;
 
 use crate::{BIN, text};
@@ -111,25 +111,6 @@ fn load(url: String, run: Duration, seen: Seen, start: Instant) -> Plan {
     }
 }
 
-/// Kills whatever the slots still run when the test ends.
-struct Slots(PathBuf);
-
-impl Drop for Slots {
-    fn drop(&mut self) {
-        let Ok(text) = std::fs::read_to_string(&self.0) else {
-            return;
-        };
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        for slot in ["blue", "green"] {
-            if let Some(pid) = v[slot]["pid"].as_i64().filter(|p| *p > 1) {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{pid}")])
-                    .status();
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn blue_green_switch_and_rollback_under_load_fail_no_request() {
     let app = demo_app();
@@ -147,7 +128,7 @@ async fn blue_green_switch_and_rollback_under_load_fail_no_request() {
         .server_config("location / { proxy_pass http://app; }")
         .start()
         .unwrap();
-    let _slots = Slots(site.path().join("shipgate-slots.json"));
+    let slots = SlotProcesses::new(site.path().join("shipgate-slots.json"));
     let config = format!(
         r#"
 [environments.staging]
@@ -248,4 +229,10 @@ interval = "20ms"
         ["v2"]
     );
     assert_eq!(version_at(rolled_back, Duration::MAX), ["v1"]);
+    // The slots stop with the test: nothing it started outlives it.
+    let pids = slots.pids();
+    assert!(!pids.is_empty(), "the deployments started slot processes");
+    drop(slots);
+    let left = shipgate_testkit::running_after_wait(&pids);
+    assert!(left.is_empty(), "slot processes {left:?} outlived the test");
 }

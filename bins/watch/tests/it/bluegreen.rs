@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use shipgate_deploy::{Context, DeployConfig, Driver, Hooks, Plan};
-use shipgate_testkit::Nginx;
+use shipgate_testkit::{Nginx, SlotProcesses};
 
 use crate::{BIN, text};
 
@@ -20,25 +20,6 @@ fn demo_app() -> PathBuf {
 
 fn free_port() -> u16 {
     shipgate_testkit::free_port()
-}
-
-/// Kills whatever the slots still run when the test ends.
-struct Slots(PathBuf);
-
-impl Drop for Slots {
-    fn drop(&mut self) {
-        let Ok(text) = std::fs::read_to_string(&self.0) else {
-            return;
-        };
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        for slot in ["blue", "green"] {
-            if let Some(pid) = v[slot]["pid"].as_i64().filter(|p| *p > 1) {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{pid}")])
-                    .status();
-            }
-        }
-    }
 }
 
 struct Receiver {
@@ -93,10 +74,11 @@ async fn send(method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
 
 /// A site deployed twice (v1, then v2 serving), with `[watch]` probing it through nginx.
 struct Site {
+    // First: fields drop in order, and the slot record is in `dir`.
+    slots: SlotProcesses,
     dir: tempfile::TempDir,
     nginx: Nginx,
     receiver: Receiver,
-    _slots: Slots,
 }
 
 impl Site {
@@ -163,17 +145,26 @@ url = "{receiver}/hooks/watch"
             receiver = receiver.url,
         );
         std::fs::write(dir.path().join("shipgate.toml"), &config).unwrap();
-        let slots = Slots(dir.path().join("shipgate-slots.json"));
+        let slots = SlotProcesses::new(dir.path().join("shipgate-slots.json"));
         let site = Self {
+            slots,
             dir,
             nginx,
             receiver,
-            _slots: slots,
         };
         for release in ["v1", "v2"] {
             site.deploy(release).await;
         }
         site
+    }
+
+    /// Ends the site and proves that no slot process outlives it.
+    fn close(self) {
+        let pids = self.slots.pids();
+        assert!(!pids.is_empty(), "the deployments started slot processes");
+        drop(self);
+        let left = shipgate_testkit::running_after_wait(&pids);
+        assert!(left.is_empty(), "slot processes {left:?} outlived the test");
     }
 
     fn config(&self) -> DeployConfig {
@@ -321,6 +312,7 @@ async fn three_failed_health_probes_in_a_row_roll_back_once_and_notify() {
     assert_eq!(count("alert", "firing"), 1, "{events:?}");
     assert_eq!(count("rolled_back", "firing"), 1, "{events:?}");
     assert_eq!(count("alert", "resolved"), 1, "{events:?}");
+    site.close();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -348,4 +340,5 @@ async fn two_failed_probes_in_a_row_over_and_over_do_not_roll_back() {
         "{transitions:?}"
     );
     assert!(site.receiver.events().await.is_empty());
+    site.close();
 }

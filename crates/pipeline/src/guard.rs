@@ -2,32 +2,37 @@
 //! does not know, and can they be undone? Read from both releases' migration files
 //! (`[deploy.migrations]`) with shipgate-checks' per-framework readers.
 
-use shipgate_checks::{Framework, migration_files};
-use shipgate_cli::Failure;
+use std::path::{Path, PathBuf};
+
+use shipgate_checks::{Framework, MigrationFile, migration_files};
 use shipgate_deploy::{DeployConfig, Driver};
 use shipgate_report::{Finding, Outcome, Phase};
+
+use crate::{Error, ErrorKind};
 
 /// Before a deployment to a protected environment: proves that a rollback of it would
 /// work: the release serving now is still in place to switch back to, and the
 /// migrations the new release brings are each reversible, or a backup step covers
 /// them. Refuses otherwise (unless `force`).
-pub(crate) fn release_guard(
+pub(crate) fn release(
     config: &DeployConfig,
     driver: &dyn Driver,
     release: &str,
     backed_up: bool,
     force: bool,
-) -> Result<Option<Finding>, Failure> {
-    let failure = |e| Failure::usage("nothing was changed", e);
-    let Some(current) = driver.current().map_err(failure)? else {
+) -> Result<Option<Finding>, Error> {
+    let Some(current) = driver.current().map_err(unread)? else {
         return Ok(None);
     };
     let refuse = |why: String| {
-        Failure::usage_msg(format!(
-            "a rollback of {release} could not be proved: {why}; pass --force to deploy anyway. nothing was changed"
-        ))
+        Error::new(
+            ErrorKind::Refused,
+            format!(
+                "a rollback of {release} could not be proved: {why}; pass --force to deploy anyway. nothing was changed"
+            ),
+        )
     };
-    if !force && !driver.releases().map_err(failure)?.contains(&current) {
+    if !force && !driver.releases().map_err(unread)?.contains(&current) {
         return Err(refuse(format!(
             "{current}, the release serving now, is not in place to switch back to"
         )));
@@ -40,14 +45,7 @@ pub(crate) fn release_guard(
     else {
         return Ok(None);
     };
-    let read = |dir: std::path::PathBuf| {
-        migration_files(framework, &dir.join(&m.dir)).map_err(|e| {
-            Failure::usage(
-                format!("cannot read the migrations in {}", dir.display()),
-                e,
-            )
-        })
-    };
+    let read = |dir: PathBuf| read_migrations(framework, &dir, &m.dir);
     let (known, incoming) = (read(now)?, read(next)?);
     let blocking: Vec<String> = incoming
         .iter()
@@ -79,33 +77,58 @@ pub(crate) fn release_guard(
     Ok(Some(f))
 }
 
-fn framework(name: &str) -> Result<Framework, Failure> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned()))
-        .map_err(|e| Failure::usage(format!("[deploy.migrations] framework {name:?}"), e))
+fn framework(name: &str) -> Result<Framework, Error> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Config,
+            format!("[deploy.migrations] framework {name:?}"),
+            e,
+        )
+    })
+}
+
+fn read_migrations(
+    framework: Framework,
+    release: &Path,
+    dir: &Path,
+) -> Result<Vec<MigrationFile>, Error> {
+    let dir = release.join(dir);
+    migration_files(framework, &dir).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Refused,
+            format!(
+                "cannot read the migrations in {}; nothing was changed",
+                dir.display()
+            ),
+            e,
+        )
+    })
+}
+
+/// The driver could not say what is in place: nothing was changed.
+fn unread(e: shipgate_deploy::Error) -> Error {
+    Error::with_source(
+        ErrorKind::Refused,
+        "cannot read the releases in place; nothing was changed",
+        e,
+    )
 }
 
 /// A finding saying the rollback is safe for the schema, or a refusal listing the
 /// migrations that stand in its way and the choices there are (unless `force`).
-pub(crate) fn rollback_guard(
+pub(crate) async fn rollback(
     config: &DeployConfig,
-    base: &std::path::Path,
+    base: &Path,
     env: &str,
     driver: &dyn Driver,
     target: &str,
     force: bool,
-) -> Result<Option<Finding>, Failure> {
+) -> Result<Option<Finding>, Error> {
     let Some(m) = &config.migrations else {
         return Ok(None);
     };
-    let framework: Framework =
-        serde_json::from_value(serde_json::Value::String(m.framework.clone())).map_err(|e| {
-            Failure::usage(
-                format!("[deploy.migrations] framework {:?}", m.framework),
-                e,
-            )
-        })?;
-    let failure = |e| Failure::usage("nothing was changed", e);
-    let Some(current) = driver.current().map_err(failure)? else {
+    let framework = framework(&m.framework)?;
+    let Some(current) = driver.current().map_err(unread)? else {
         return Ok(None);
     };
     let (Some(now), Some(then)) = (driver.release_dir(&current), driver.release_dir(target)) else {
@@ -116,33 +139,32 @@ pub(crate) fn rollback_guard(
         );
         return Ok(Some(f));
     };
-    let read = |dir: std::path::PathBuf| {
-        migration_files(framework, &dir.join(&m.dir)).map_err(|e| {
-            Failure::usage(
-                format!("cannot read the migrations in {}", dir.display()),
-                e,
-            )
-        })
-    };
+    let read = |dir: PathBuf| read_migrations(framework, &dir, &m.dir);
     let (serving, known) = (read(now)?, read(then.clone())?);
     // What the database has that the target does not know: its tracking table, when
     // `url` is given; else the serving release's files the target lacks.
     let ahead: Vec<String> = match &m.url {
-        Some(url) => shipgate_cli::runtime(None)?
-            .block_on(shipgate_checks::applied_unknown(
-                &shipgate_config::resolve_sqlite(url.expose(), base),
-                framework,
-                &then.join(&m.dir),
-                m.table.as_deref(),
-            ))
-            .map_err(|e| Failure::usage("cannot read the applied migrations", e))?,
+        Some(url) => shipgate_checks::applied_unknown(
+            &shipgate_config::resolve_sqlite(url.expose(), base),
+            framework,
+            &then.join(&m.dir),
+            m.table.as_deref(),
+        )
+        .await
+        .map_err(|e| {
+            Error::with_source(
+                ErrorKind::Refused,
+                "cannot read the applied migrations; nothing was changed",
+                e,
+            )
+        })?,
         None => serving
             .iter()
             .filter(|n| !known.iter().any(|k| k.id == n.id))
             .map(|n| n.id.clone())
             .collect(),
     };
-    let unknown_file = |id: &str| shipgate_checks::MigrationFile {
+    let unknown_file = |id: &str| MigrationFile {
         id: id.to_owned(),
         path: "(no release here has its file)".into(),
         irreversible: Some(
@@ -150,7 +172,7 @@ pub(crate) fn rollback_guard(
         ),
         destructive: Vec::new(),
     };
-    let newer: Vec<shipgate_checks::MigrationFile> = ahead
+    let newer: Vec<MigrationFile> = ahead
         .iter()
         .map(|id| {
             serving
@@ -221,12 +243,15 @@ pub(crate) fn rollback_guard(
     } else {
         format!(" (reversible: {})", reversible.join(", "))
     };
-    Err(Failure::usage_msg(format!(
-        "rollback to {target}: the database has migrations {target} does not know that cannot be undone:\n{}\n\
+    Err(Error::new(
+        ErrorKind::Refused,
+        format!(
+            "rollback to {target}: the database has migrations {target} does not know that cannot be undone:\n{}\n\
          choices:\n  - run the down migrations where they exist{reversible}, then roll back;\n  \
          - `shipgate-deploy rollback full --to {target}`: {backup};\n  \
          - `--force`: roll the application back and leave the schema as it is.\n\
          nothing was changed",
-        blocking.join("\n")
-    )))
+            blocking.join("\n")
+        ),
+    ))
 }
