@@ -4,6 +4,7 @@
 //! protected environment, run the operation, report, map to an exit code.
 
 mod args;
+mod exit;
 mod promote;
 mod show;
 
@@ -15,6 +16,7 @@ use shipgate_pipeline::{Target, layers};
 use shipgate_report::{ExitCode as Code, Redactor, Report};
 
 use args::{Args, Command};
+pub(crate) use exit::{failure, pipeline};
 
 fn main() -> ExitCode {
     let args: Args = shipgate_cli::parse();
@@ -126,30 +128,4 @@ fn run(args: &Args) -> Result<Code, Failure> {
     outputs.emit(&report)?;
     eprintln!("journal: {}", outcome.journal.display());
     Ok(if passed { Code::Success } else { Code::Failure })
-}
-
-/// A pipeline-layer error as the documented exit code.
-pub(crate) fn pipeline(e: shipgate_pipeline::Error) -> Failure {
-    let e = match e.into_deploy() {
-        Ok(deploy) => return failure(deploy),
-        Err(e) => e,
-    };
-    if e.kind() == shipgate_pipeline::ErrorKind::Refused {
-        // Its message says what stands in the way, and that nothing was changed.
-        Failure::usage(String::new(), e)
-    } else if e.changed_nothing() {
-        Failure::usage("nothing was changed", e)
-    } else {
-        Failure::aborted("the promotion stopped", e)
-    }
-}
-
-/// A library error as the documented exit code: nothing changed (2) when the
-/// operation was refused before it began, else a failure (1).
-pub(crate) fn failure(e: shipgate_deploy::Error) -> Failure {
-    if e.changed_nothing() {
-        Failure::usage("nothing was changed", e)
-    } else {
-        Failure::aborted("the deployment stopped", e)
-    }
 }

@@ -61,7 +61,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
         shipgate_cli::cancel_on_ctrl_c(cancel.clone(), "stopping: letting users finish their task");
-        let meter = Meter::new(plan.shape.duration(), args.progress);
+        let meter = Meter::new(plan.shape().duration(), args.progress);
         let show = |tick: &Tick| meter.show(tick.elapsed, &tick.summary(), tick);
         let result = shipgate_load::run_with_progress(engine, cancel, meter.every(), show).await;
         meter.finish();

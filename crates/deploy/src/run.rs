@@ -271,11 +271,7 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
 /// release the driver already serves is not switched again); the step the deployer
 /// died in runs again; one that was being undone is undone to the end.
 pub async fn resume(ctx: &Context<'_>) -> Result<Outcome, Error> {
-    let (path, state, lock) = take_over(ctx)?;
-    let mut journal = Journal::open(&path)?;
-    journal.append(Event::Resumed {
-        by: Holder::me(&state.id).to_string(),
-    })?;
+    let (mut journal, state, lock) = take_over(ctx)?;
     let mut findings = Vec::new();
     let ending = if state.undoing {
         // It had failed and was being rolled back: finish the rollback.
@@ -291,11 +287,7 @@ pub async fn resume(ctx: &Context<'_>) -> Result<Outcome, Error> {
 
 /// Ends an interrupted deployment by undoing what it did, newest first.
 pub async fn abort(ctx: &Context<'_>) -> Result<Outcome, Error> {
-    let (path, state, lock) = take_over(ctx)?;
-    let mut journal = Journal::open(&path)?;
-    journal.append(Event::Resumed {
-        by: Holder::me(&state.id).to_string(),
-    })?;
+    let (mut journal, _, lock) = take_over(ctx)?;
     let mut findings = Vec::new();
     let ending = match undo_all(ctx, &mut journal, &mut findings).await? {
         Undone::Failed => Ending::Failed,
@@ -334,7 +326,9 @@ pub fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
         .map(|i| releases[i].clone()))
 }
 
-fn take_over(ctx: &Context<'_>) -> Result<(PathBuf, State, Lock), Error> {
+/// Takes over the environment's interrupted deployment: its lock claimed, its journal
+/// open with a `resumed` record saying by whom.
+fn take_over(ctx: &Context<'_>) -> Result<(Journal, State, Lock), Error> {
     refuse_unconfirmed(ctx, "taking over an interrupted deployment")?;
     let Some((path, state)) = latest(&ctx.plan.state_dir)? else {
         return Err(Error::new(
@@ -363,7 +357,11 @@ fn take_over(ctx: &Context<'_>) -> Result<(PathBuf, State, Lock), Error> {
         ));
     }
     lock.claim(&Holder::me(&state.id))?;
-    Ok((path, state, lock))
+    let mut journal = Journal::open(&path)?;
+    journal.append(Event::Resumed {
+        by: Holder::me(&state.id).to_string(),
+    })?;
+    Ok((journal, state, lock))
 }
 
 fn interrupted(state: &State) -> Error {

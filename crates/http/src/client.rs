@@ -149,12 +149,12 @@ impl HttpClient {
                 .pool
                 .request(request)
                 .await
-                .map_err(|e| classify(&what, &e))?;
+                .map_err(|e| classify(&what, e))?;
             let (parts, body) = response.into_parts();
             let body = body
                 .collect()
                 .await
-                .map_err(|e| classify(&what, &e))?
+                .map_err(|e| classify(&what, e))?
                 .to_bytes();
             Ok::<_, Error>(Response::new(
                 parts.status,
@@ -190,9 +190,9 @@ impl tower::Service<Request<Bytes>> for HttpClient {
 }
 
 /// Sorts a client error into a kind by what caused it.
-fn classify(what: &str, err: &(dyn std::error::Error + 'static)) -> Error {
+fn classify(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {
     let mut kind = None;
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = cause {
         if e.downcast_ref::<rustls::Error>().is_some() {
             kind = Some(ErrorKind::Tls);
@@ -234,15 +234,6 @@ fn classify(what: &str, err: &(dyn std::error::Error + 'static)) -> Error {
         cause = e.source();
     }
     let kind = kind.unwrap_or(ErrorKind::Protocol);
-    let mut chain = err.to_string();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        let text = e.to_string();
-        if !chain.contains(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        cause = e.source();
-    }
-    Error::new(kind, format!("{what}: {chain}"))
+    // The causes stay causes: a reader prints the chain (`shipgate_report::error_line`).
+    Error::with_source(kind, what, err)
 }

@@ -84,13 +84,17 @@ impl Conn {
                 } else {
                     ErrorKind::Connect
                 };
-                return Err(Error::new(kind, format!("connect to {host}:{port}: {e}")));
+                return Err(Error::with_source(
+                    kind,
+                    format!("connect to {host}:{port}"),
+                    e,
+                ));
             }
             Ok(Ok(stream)) => stream,
         };
         stream
             .set_nodelay(true)
-            .map_err(|e| Error::new(ErrorKind::Connect, format!("set TCP_NODELAY: {e}")))?;
+            .map_err(|e| Error::with_source(ErrorKind::Connect, "set TCP_NODELAY", e))?;
         Ok(Self {
             stream,
             read: BytesMut::with_capacity(READ_CHUNK),
@@ -124,7 +128,7 @@ impl Conn {
         encode(&mut self.write, request);
         if let Err(e) = self.stream.write_all(&self.write).await {
             return Err(Failed {
-                error: io_error("sending the request", &e),
+                error: io_error("sending the request", e),
                 stale: reused,
             });
         }
@@ -156,7 +160,7 @@ impl Conn {
                     Ok(_) => received = true,
                     Err(e) => {
                         return Err(Failed {
-                            error: io_error("reading the response", &e),
+                            error: io_error("reading the response", e),
                             stale: reused && !received,
                         });
                     }
@@ -259,7 +263,7 @@ impl Conn {
                 format!("the connection closed in the middle of {what}"),
             )),
             Ok(_) => Ok(()),
-            Err(e) => Err(io_error("reading the response body", &e)),
+            Err(e) => Err(io_error("reading the response body", e)),
         }
     }
 
@@ -277,7 +281,7 @@ impl Conn {
             match self.fill().await {
                 Ok(0) => return Ok(self.read.split().freeze()),
                 Ok(_) => {}
-                Err(e) => return Err(io_error("reading the response body", &e)),
+                Err(e) => return Err(io_error("reading the response body", e)),
             }
         }
     }
@@ -452,13 +456,13 @@ fn protocol(message: String) -> Error {
     Error::new(ErrorKind::Protocol, message)
 }
 
-fn io_error(doing: &str, e: &io::Error) -> Error {
+fn io_error(doing: &str, e: io::Error) -> Error {
     let kind = match e.kind() {
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
         io::ErrorKind::ConnectionRefused => ErrorKind::Connect,
         _ => ErrorKind::Reset,
     };
-    Error::new(kind, format!("{doing}: {e}"))
+    Error::with_source(kind, doing, e)
 }
 
 #[cfg(test)]

@@ -93,13 +93,9 @@ fn wrk(url: &str) -> (f64, f64) {
 }
 
 fn plan(classes: Vec<Class>, shape: Shape) -> Plan {
-    Plan {
-        classes,
-        shape,
-        graceful_stop: Duration::from_secs(5),
-        thresholds: vec![],
-        vars: Default::default(),
-    }
+    Plan::new(classes, shape)
+        .expect("a plan that runs")
+        .with_graceful_stop(Duration::from_secs(5))
 }
 
 /// The `shipgate-load` binary (release; `cargo xtask bench load` builds it first), as

@@ -44,6 +44,7 @@ mod merge;
 mod plan;
 mod progress;
 mod report;
+mod shape;
 
 pub use config::{
     LoadConfig, Overrides, RateStageConfig, ShapeConfig, StageConfig, TaskConfig, ThinkConfig,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use shipgate_http::{Step, TemplateVars};
 use shipgate_stats::Threshold;
 
-use crate::config::{LoadConfig, ShapeConfig, ThinkConfig};
+use crate::config::{LoadConfig, ThinkConfig};
+pub use crate::shape::{Shape, Stage};
 use crate::{Error, ErrorKind};
 
 /// A custom task's error: any error. Its kind is read from it: a tower `Elapsed` (from a
@@ -142,114 +143,90 @@ impl Class {
     }
 }
 
-/// One closed-model stage, resolved: hold `users` until `until` (from the start).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stage {
-    /// Target users.
-    pub users: u32,
-    /// When the stage ends, from the start of the run.
-    pub until: Duration,
-    /// Users started or stopped per second.
-    pub spawn_rate: f64,
-}
-
-/// How load is applied, resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Shape {
-    /// User counts by stage.
-    Closed(Vec<Stage>),
-    /// Arrival rate: `(time, rate)` points, linear between them; ends at the last point.
-    Open {
-        /// `(time from start, iterations per second)`.
-        points: Vec<(Duration, f64)>,
-        /// Virtual users: iterations in flight at most.
-        max_vus: u32,
-    },
-}
-
-impl Shape {
-    /// When the shape ends.
-    pub fn duration(&self) -> Duration {
-        match self {
-            Shape::Closed(stages) => stages.last().map_or(Duration::ZERO, |s| s.until),
-            Shape::Open { points, .. } => points.last().map_or(Duration::ZERO, |p| p.0),
-        }
-    }
-
-    /// The stage at `t`, or `None` once the shape is over.
-    pub fn stage_at(&self, t: Duration) -> Option<Stage> {
-        match self {
-            Shape::Closed(stages) => stages.iter().find(|s| t < s.until).copied(),
-            Shape::Open { .. } => None,
-        }
-    }
-
-    /// The arrival rate at `t` (open model).
-    pub fn rate_at(&self, t: Duration) -> f64 {
-        let Shape::Open { points, .. } = self else {
-            return 0.0;
-        };
-        for pair in points.windows(2) {
-            let ((t0, r0), (t1, r1)) = (pair[0], pair[1]);
-            if t < t1 {
-                if r0 == r1 || t1 <= t0 {
-                    return r1;
-                }
-                let f = (t - t0).as_secs_f64() / (t1 - t0).as_secs_f64();
-                return r0 + (r1 - r0) * f.clamp(0.0, 1.0);
-            }
-        }
-        points.last().map_or(0.0, |p| p.1)
-    }
-}
-
-/// `3 users until 30s (10/s), 10 users until 1m30s (10/s)`, or
-/// `arrival 0/s at 0s → 200/s at 1m (max 100 VUs)`: the shape as a report states it.
-impl std::fmt::Display for Shape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = |d: &Duration| humantime::format_duration(*d);
-        match self {
-            Shape::Closed(stages) => {
-                for (i, s) in stages.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    write!(
-                        f,
-                        "{sep}{} users until {} ({}/s)",
-                        s.users,
-                        t(&s.until),
-                        s.spawn_rate
-                    )?;
-                }
-                Ok(())
-            }
-            Shape::Open { points, max_vus } => {
-                f.write_str("arrival ")?;
-                for (i, (at, rate)) in points.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { " → " };
-                    write!(f, "{sep}{rate}/s at {}", t(at))?;
-                }
-                write!(f, " (max {max_vus} VUs)")
-            }
-        }
-    }
-}
-
-/// A whole load test.
+/// A whole load test: made by [`Plan::new`] or [`Plan::from_config`], which refuse a
+/// plan that cannot run (no classes, a class without tasks, a shape that lasts no
+/// time, fixed counts that cannot reach the users asked for), so a `Plan` runs.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// User classes.
-    pub classes: Vec<Class>,
-    /// The shape.
-    pub shape: Shape,
-    /// How long users may finish after the shape ends.
-    pub graceful_stop: Duration,
-    /// Thresholds deciding the exit code.
-    pub thresholds: Vec<Threshold>,
-    /// Variables for requests (`host` and `[load.vars]`).
-    pub vars: TemplateVars,
+    pub(crate) classes: Vec<Class>,
+    pub(crate) shape: Shape,
+    pub(crate) graceful_stop: Duration,
+    pub(crate) thresholds: Vec<Threshold>,
+    pub(crate) vars: TemplateVars,
 }
 
 impl Plan {
+    /// `classes` over `shape`, with no graceful stop, thresholds or variables until
+    /// given ([`Plan::with_graceful_stop`], …). Fails when it could not run.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use shipgate_load::{Action, Class, Plan, Shape, Stage};
+    ///
+    /// let class = Class::new("browser").task(1, Action::custom("noop", || async { Ok(()) }));
+    /// let until = Duration::from_secs(5);
+    /// let shape = Shape::Closed(vec![Stage { users: 10, until, spawn_rate: 10.0 }]);
+    /// let plan = Plan::new(vec![class], shape)
+    ///     .unwrap()
+    ///     .with_graceful_stop(Duration::from_secs(2));
+    /// assert_eq!(plan.shape().duration(), Duration::from_secs(5));
+    /// assert!(Plan::new(vec![Class::new("no tasks")], plan.shape().clone()).is_err());
+    /// ```
+    pub fn new(classes: Vec<Class>, shape: Shape) -> Result<Self, Error> {
+        let plan = Self {
+            classes,
+            shape,
+            graceful_stop: Duration::ZERO,
+            thresholds: Vec::new(),
+            vars: TemplateVars::default(),
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// How long users may finish their iteration after the shape ends.
+    pub fn with_graceful_stop(mut self, graceful_stop: Duration) -> Self {
+        self.graceful_stop = graceful_stop;
+        self
+    }
+
+    /// The thresholds that decide the run's verdict.
+    pub fn with_thresholds(mut self, thresholds: Vec<Threshold>) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Variables for the requests' templates (`host`, `[load.vars]`).
+    pub fn with_vars(mut self, vars: TemplateVars) -> Self {
+        self.vars = vars;
+        self
+    }
+
+    /// The user classes.
+    pub fn classes(&self) -> &[Class] {
+        &self.classes
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// How long users may finish after the shape ends.
+    pub fn graceful_stop(&self) -> Duration {
+        self.graceful_stop
+    }
+
+    /// The thresholds deciding the verdict.
+    pub fn thresholds(&self) -> &[Threshold] {
+        &self.thresholds
+    }
+
+    /// The requests' variables.
+    pub fn vars(&self) -> &TemplateVars {
+        &self.vars
+    }
+
     /// Sets every class's think time.
     pub fn with_think(mut self, think: ThinkConfig) -> Self {
         for c in &mut self.classes {
@@ -314,19 +291,14 @@ impl Plan {
             })
             .collect();
         let thresholds = parse_thresholds(&cfg.thresholds)?;
-        let plan = Plan {
-            classes,
-            shape: shape(&cfg.shape)?,
-            graceful_stop: cfg.graceful_stop,
-            thresholds,
-            vars,
-        };
-        plan.validate()?;
-        Ok(plan)
+        Ok(Plan::new(classes, crate::shape::from_config(&cfg.shape)?)?
+            .with_graceful_stop(cfg.graceful_stop)
+            .with_thresholds(thresholds)
+            .with_vars(vars))
     }
 
-    /// Checks the plan makes sense.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// Checks the plan could run.
+    fn validate(&self) -> Result<(), Error> {
         let bad = |m: String| Err(Error::new(ErrorKind::Plan, m));
         if self.classes.is_empty() {
             return bad("no user classes: add [[load.users]]".to_owned());
@@ -377,66 +349,6 @@ impl Plan {
         }
         Ok(())
     }
-}
-
-fn shape(cfg: &ShapeConfig) -> Result<Shape, Error> {
-    let bad = |m: &str| Err(Error::new(ErrorKind::Plan, m.to_owned()));
-    Ok(match cfg {
-        ShapeConfig::Constant {
-            users,
-            duration,
-            spawn_rate,
-        } => Shape::Closed(vec![Stage {
-            users: *users,
-            until: *duration,
-            spawn_rate: *spawn_rate,
-        }]),
-        ShapeConfig::Stages { stages } => {
-            if stages.is_empty() {
-                return bad("`stages` is empty");
-            }
-            let mut until = Duration::ZERO;
-            Shape::Closed(
-                stages
-                    .iter()
-                    .map(|s| {
-                        until += s.duration;
-                        Stage {
-                            users: s.users,
-                            until,
-                            spawn_rate: s.spawn_rate,
-                        }
-                    })
-                    .collect(),
-            )
-        }
-        ShapeConfig::Arrival {
-            rate,
-            duration,
-            stages,
-            max_vus,
-        } => {
-            if *rate < 0.0 || stages.iter().any(|s| s.rate < 0.0) {
-                return bad("arrival rates cannot be negative");
-            }
-            let mut points = vec![(Duration::ZERO, *rate)];
-            if stages.is_empty() {
-                let Some(d) = duration else {
-                    return bad("an arrival shape needs `duration` or `stages`");
-                };
-                points.push((*d, *rate));
-            }
-            let mut t = Duration::ZERO;
-            for s in stages {
-                t += s.duration;
-                points.push((t, s.rate));
-            }
-            Shape::Open {
-                points,
-                max_vus: (*max_vus).max(1),
-            }
-        }
-    })
 }
 
 /// Parses threshold expressions (`p95 < 500ms`, `error_rate < 1%`), naming the one

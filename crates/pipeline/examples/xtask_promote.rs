@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use shipgate_deploy::{Context, DeployConfig, Ending, Plan};
-use shipgate_pipeline::{PipelineConfig, WatchSetup, gate, layers};
+use shipgate_deploy::{DeployConfig, Ending};
+use shipgate_pipeline::{Intent, PipelineConfig, Target, WatchSetup, gate, layers};
 use shipgate_watch::{SystemClock, Verdict};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -69,17 +69,23 @@ async fn promote(from: &str, to: &str, version: &str) -> Result<bool, Error> {
     // 2. The deployment, with the gates it passed in its journal.
     let hooks = layers::checks(&doc, base, &mut Vec::new())?;
     let driver = shipgate_deploy::driver_for(&deploy, base)?;
-    let plan = Plan::from_config(&deploy, to, &gates.release, base, hooks)?
-        .with_artifact(gates.artifact.clone())
-        .with_promotion(gates.promotion(from, &by, None));
-    let ctx = Context {
-        plan: &plan,
+    // The deployment, resolved and guarded as `shipgate-deploy promote` does it.
+    let target = Target {
+        config: &deploy,
+        base,
+        environment: to,
         driver: &*driver,
-        http: shipgate_http::HttpClient::new(&Default::default())?,
+    };
+    let intent = Intent::Deploy {
+        release: gates.release.clone(),
+        artifact: gates.artifact.clone(),
+        promotion: Some(gates.promotion(from, &by, None)),
         skip: Vec::new(),
         force: false,
-        confirmed: true,
     };
+    let prepared = shipgate_pipeline::prepare(&target, &intent, hooks).await?;
+    let http = shipgate_http::HttpClient::new(&Default::default())?;
+    let ctx = prepared.context(&*driver, http, true);
     let outcome = shipgate_deploy::deploy(&ctx).await?;
     println!("deployment {}: {}", outcome.id, outcome.ending.as_str());
     if outcome.ending != Ending::Deployed {

@@ -17,12 +17,13 @@ use crate::sample::Sample;
 /// exact min and max.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Buckets {
-    /// `(value_us, count)`, ascending by value; each value is its bucket's highest equivalent.
-    pub buckets: Vec<(u64, u64)>,
+    /// `(value_us, count)`, ascending by value; each value is its bucket's highest
+    /// equivalent. Kept sorted and merged by [`Buckets::merge`] only.
+    buckets: Vec<(u64, u64)>,
     /// Exact smallest value (0 when empty).
-    pub min_us: u64,
+    min_us: u64,
     /// Exact largest value (0 when empty).
-    pub max_us: u64,
+    max_us: u64,
 }
 
 impl Buckets {
@@ -34,8 +35,24 @@ impl Buckets {
         }
     }
 
-    fn count(&self) -> u64 {
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
         self.buckets.iter().map(|b| b.1).sum()
+    }
+
+    /// `(bucket value in µs, count)`, ascending by value.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.buckets.iter().copied()
+    }
+
+    /// The exact smallest value; none when empty.
+    pub fn min(&self) -> Option<Duration> {
+        (!self.buckets.is_empty()).then(|| Duration::from_micros(self.min_us))
+    }
+
+    /// The exact largest value; none when empty.
+    pub fn max(&self) -> Option<Duration> {
+        (!self.buckets.is_empty()).then(|| Duration::from_micros(self.max_us))
     }
 
     /// Adds `count` values at bucket `value` (already a bucket's highest equivalent).

@@ -99,16 +99,15 @@ fn load(url: String, run: Duration, seen: Seen, start: Instant) -> Plan {
             }
         }
     });
-    Plan {
-        classes: vec![Class::new("through nginx").task(1, task)],
-        shape: Shape::Open {
+    Plan::new(
+        vec![Class::new("through nginx").task(1, task)],
+        Shape::Open {
             points: vec![(Duration::ZERO, 200.0), (run, 200.0)],
             max_vus: 50,
         },
-        graceful_stop: Duration::from_secs(5),
-        thresholds: vec![],
-        vars: Default::default(),
-    }
+    )
+    .unwrap()
+    .with_graceful_stop(Duration::from_secs(5))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,7 +91,7 @@ pub(crate) async fn observe(check: &FileCheck, ctx: &Context) -> Observation {
         match ctx.http.send(request).await {
             Ok(r) if r.status == 200 => {}
             Ok(r) => failed.push(format!("{url} → {}", r.status)),
-            Err(e) => failed.push(e.to_string()),
+            Err(e) => failed.push(shipgate_report::error_line(&e)),
         }
     }
     if failed.is_empty() {

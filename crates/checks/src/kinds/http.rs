@@ -118,7 +118,7 @@ pub(crate) async fn observe(check: &HttpCheck, ctx: &Context) -> Observation {
     let response = match ctx.http.send(request).await {
         Ok(r) => r,
         Err(e) => {
-            return Observation::unreachable(e.to_string()).recommend(
+            return Observation::unreachable(shipgate_report::error_line(&e)).recommend(
                 "is the service up and reachable from here? check DNS, firewall and TLS",
             );
         }

@@ -70,8 +70,10 @@ fn summarize(outcomes: Vec<shipgate_http::StepOutcome>, attempts: u32) -> Observ
                 let status = o.status.map(|s| s.as_u16().to_string()).unwrap_or_default();
                 Observation::pass(format!("{status} in {:?}", o.latency.unwrap_or_default()))
             }
-            StepResult::RequestFailed(e) => Observation::unreachable(e.to_string())
-                .recommend("is the service up and reachable?"),
+            StepResult::RequestFailed(e) => {
+                Observation::unreachable(shipgate_report::error_line(e))
+                    .recommend("is the service up and reachable?")
+            }
             StepResult::AssertionsFailed(why) => {
                 Observation::fail(shipgate_http::Mismatch::join(why))
                     .recommend("the response is not what clients expect")

@@ -186,3 +186,76 @@ fn alembic_and_rails_by_their_way_down() {
         ]
     );
 }
+
+/// The ids are the ones the tracking tables hold, read the way the status reads them:
+/// a Django app's `AppConfig.label` (not its directory), an Alembic revision however
+/// it is annotated. A rollback guard compares these with the table's rows.
+#[test]
+fn ids_are_read_as_the_status_reads_them() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "billing/apps.py",
+        "class BillingConfig(AppConfig):\n    name = 'billing'\n    label = 'payments'\n",
+    );
+    write(d.path(), "billing/migrations/__init__.py", "");
+    write(
+        d.path(),
+        "billing/migrations/0001_initial.py",
+        "class Migration(migrations.Migration):\n    operations = []\n",
+    );
+    // A namespace package (no __init__.py) is an app without migrations to Django.
+    write(
+        d.path(),
+        "loose/migrations/0001_initial.py",
+        "class Migration(migrations.Migration):\n    operations = []\n",
+    );
+    let ids: Vec<String> = read(Framework::Django, d.path())
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(ids, ["payments.0001_initial"]);
+
+    let a = tempfile::tempdir().unwrap();
+    write(
+        a.path(),
+        "ae1027a6acf_init.py",
+        "revision: Union[str, None] = 'ae1027a6acf'\ndown_revision: Union[str, Sequence[str], None] = None\n\ndef upgrade() -> None:\n    op.create_table('t')\n\ndef downgrade() -> None:\n    op.drop_table('t')\n",
+    );
+    assert_eq!(
+        read(Framework::Alembic, a.path()),
+        [("ae1027a6acf".into(), true, vec![])]
+    );
+}
+
+#[test]
+fn liquibase_xml_by_its_rollback_or_liquibases_own() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "changelog.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">
+    <!-- <changeSet id="0" author="nobody"> in a comment is not one -->
+    <changeSet author="ann" id="1">
+        <createTable tableName="t"><column name="a" type="int"/></createTable>
+    </changeSet>
+    <changeSet id="2" author="ann">
+        <dropColumn tableName="t" columnName="a"/>
+    </changeSet>
+    <changeSet id="3" author="ann">
+        <sql>UPDATE t SET a = 1</sql>
+        <rollback><sql>UPDATE t SET a = 0</sql></rollback>
+    </changeSet>
+</databaseChangeLog>
+"#,
+    );
+    assert_eq!(
+        read(Framework::Liquibase, d.path()),
+        [
+            ("ann:1".into(), true, vec![]),
+            ("ann:2".into(), false, vec!["dropColumn".into()]),
+            ("ann:3".into(), true, vec![]),
+        ]
+    );
+}

@@ -346,3 +346,42 @@ async fn http2_goes_through_the_pooled_client() {
     assert_eq!(response.version, http::Version::HTTP_2);
     assert_eq!(s.idle_connections(), 0);
 }
+
+/// The io error stays the cause, not part of the message: a chain printer shows it
+/// once, and a caller can match on it. Both request paths (the keep-alive session for
+/// plain HTTP/1.1, the pooled client) say the same.
+#[tokio::test]
+async fn a_refused_connection_keeps_the_io_error_as_its_source() {
+    use std::error::Error as _;
+    let refusing = RefusingPort::new();
+    let url = format!("http://{}/", refusing.addr());
+    let from_session = session(Duration::from_secs(5))
+        .send(&request("GET", &url))
+        .await
+        .unwrap_err();
+    let from_client = shipgate_http::HttpClient::new(&Default::default())
+        .unwrap()
+        .send(request("GET", &url))
+        .await
+        .unwrap_err();
+    for err in [&from_session, &from_client] {
+        assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+        let mut io = None;
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            io = io.or(c.downcast_ref::<std::io::Error>());
+            cause = c.source();
+        }
+        let io = io.unwrap_or_else(|| panic!("no io::Error under {err:?}"));
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused, "{io}");
+        assert!(
+            !err.to_string().contains(&io.to_string()),
+            "the message repeats its cause: {err}"
+        );
+    }
+    // What was being done, and nothing of why: that is the source's.
+    assert_eq!(
+        from_session.to_string(),
+        format!("GET {url}: connect to {}", refusing.addr())
+    );
+}

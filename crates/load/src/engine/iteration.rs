@@ -93,10 +93,13 @@ pub(super) async fn execute<M: MakeSender>(
 /// How a failed exchange counts, and its message as the failures table groups it.
 fn failure(failed: Failed) -> TaskFailed {
     let (kind, message) = match failed {
-        Failed::Invalid(e) => (FailureKind::Other, e.to_string()),
+        Failed::Invalid(e) => (FailureKind::Other, shipgate_report::error_line(&e)),
         Failed::Request(e) => {
             let kind = http_failure_kind(e.kind());
-            (kind, format!("{kind:?}: {}", short(&e.to_string())))
+            (
+                kind,
+                format!("{kind:?}: {}", short(&shipgate_report::error_line(&e))),
+            )
         }
         Failed::Status(m) => (FailureKind::HttpStatus, m.to_string()),
         Failed::Assertions(m) | Failed::Captures(m) => (FailureKind::Assertion, Mismatch::join(&m)),

@@ -30,16 +30,15 @@ fn classes() -> Vec<Class> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn open_model_class_and_task_weights_hold_over_10000_iterations() {
-    let plan = Plan {
-        classes: classes(),
-        shape: Shape::Open {
+    let plan = Plan::new(
+        classes(),
+        Shape::Open {
             points: vec![(Duration::ZERO, 5000.0), (Duration::from_secs(2), 5000.0)],
             max_vus: 500,
         },
-        graceful_stop: Duration::from_secs(5),
-        thresholds: vec![],
-        vars: Default::default(),
-    };
+    )
+    .unwrap()
+    .with_graceful_stop(Duration::from_secs(5));
     let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
         .run(CancellationToken::new())
         .await;
@@ -81,9 +80,9 @@ async fn open_model_class_and_task_weights_hold_over_10000_iterations() {
 // they say, however loaded the machine.
 #[tokio::test(start_paused = true)]
 async fn stages_reach_each_user_count_with_exact_class_ratios() {
-    let plan = Plan {
-        classes: classes(),
-        shape: Shape::Closed(vec![
+    let plan = Plan::new(
+        classes(),
+        Shape::Closed(vec![
             Stage {
                 users: 20,
                 until: Duration::from_secs(1),
@@ -100,10 +99,9 @@ async fn stages_reach_each_user_count_with_exact_class_ratios() {
                 spawn_rate: 1000.0,
             },
         ]),
-        graceful_stop: Duration::from_secs(2),
-        thresholds: vec![],
-        vars: Default::default(),
-    }
+    )
+    .unwrap()
+    .with_graceful_stop(Duration::from_secs(2))
     .with_think(ThinkConfig::Constant(Duration::from_millis(20)));
     let engine = Engine::new(plan, crate::client(Duration::from_secs(1)));
     let live = engine.live();
@@ -141,21 +139,16 @@ async fn stages_reach_each_user_count_with_exact_class_ratios() {
 
 #[test]
 fn plans_are_validated() {
-    let no_tasks = Plan {
-        classes: vec![Class::new("empty")],
-        shape: Shape::Closed(vec![Stage {
+    // A plan that could not run cannot be made.
+    let no_tasks = Plan::new(
+        vec![Class::new("empty")],
+        Shape::Closed(vec![Stage {
             users: 1,
             until: Duration::from_secs(1),
             spawn_rate: 1.0,
         }]),
-        graceful_stop: Duration::ZERO,
-        thresholds: vec![],
-        vars: Default::default(),
-    };
-    assert_eq!(
-        no_tasks.validate().unwrap_err().kind(),
-        shipgate_load::ErrorKind::Plan
     );
+    assert_eq!(no_tasks.unwrap_err().kind(), shipgate_load::ErrorKind::Plan);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,16 +165,15 @@ async fn a_task_can_be_a_tower_service() {
             }
         }
     });
-    let plan = Plan {
-        classes: vec![Class::new("svc").task(1, Action::service("tower service", svc))],
-        shape: Shape::Open {
+    let plan = Plan::new(
+        vec![Class::new("svc").task(1, Action::service("tower service", svc))],
+        Shape::Open {
             points: vec![(Duration::ZERO, 400.0), (Duration::from_millis(500), 400.0)],
             max_vus: 10,
         },
-        graceful_stop: Duration::from_secs(1),
-        thresholds: vec![],
-        vars: Default::default(),
-    };
+    )
+    .unwrap()
+    .with_graceful_stop(Duration::from_secs(1));
     let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
         .run(CancellationToken::new())
         .await;
@@ -207,16 +199,15 @@ async fn a_task_under_a_tower_timeout_fails_as_a_timeout_not_other() {
         .service(tower::service_fn(|()| {
             std::future::pending::<Result<(), std::io::Error>>()
         }));
-    let plan = Plan {
-        classes: vec![Class::new("slow").task(1, Action::service("never answers", svc))],
-        shape: Shape::Open {
+    let plan = Plan::new(
+        vec![Class::new("slow").task(1, Action::service("never answers", svc))],
+        Shape::Open {
             points: vec![(Duration::ZERO, 50.0), (Duration::from_millis(300), 50.0)],
             max_vus: 20,
         },
-        graceful_stop: Duration::from_secs(1),
-        thresholds: vec![],
-        vars: Default::default(),
-    };
+    )
+    .unwrap()
+    .with_graceful_stop(Duration::from_secs(1));
     let result = Engine::new(plan, crate::client(Duration::from_secs(1)))
         .run(CancellationToken::new())
         .await;

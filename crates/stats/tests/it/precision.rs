@@ -75,7 +75,7 @@ fn memory_grows_with_seconds_not_requests() {
         assert_eq!(intervals.iter().map(|i| i.requests).sum::<u64>(), requests);
         intervals
             .iter()
-            .map(|i| i.latency.buckets.len())
+            .map(|i| i.latency.iter().count())
             .sum::<usize>()
     };
     let (small, large) = (buckets(100_000), buckets(400_000));

@@ -12,6 +12,8 @@ use std::sync::LazyLock;
 
 use super::Status;
 use super::disk::{file_name, files};
+use super::reversible::{MigrationFile, listed, named_in, read};
+use crate::Error;
 
 /// One revision file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,12 @@ pub(super) struct Revision {
 /// Revision id → its revision.
 pub(super) type Graph = BTreeMap<String, Revision>;
 
+/// A module-level assignment (`revision = …`, `down_revision: Union[…] = …`), with or
+/// without a type annotation.
+static ASSIGNMENT: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?m)^(\w+)\s*(?::[^=\n]+)?=[ \t]*").expect("a valid pattern")
+});
+
 static QUOTED: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r#"['"]([^'"]+)['"]"#).expect("a valid pattern"));
 
@@ -32,9 +40,10 @@ static QUOTED: LazyLock<regex::Regex> =
 /// string is one, `None` none, a tuple or list (over any number of lines) its items.
 /// `None` when there is no such assignment.
 fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
-    let start = regex::Regex::new(&format!(r"(?m)^{name}\s*(?::[^=\n]+)?=[ \t]*"))
-        .expect("a valid pattern")
-        .find(source)?
+    let start = ASSIGNMENT
+        .captures_iter(source)
+        .find(|c| &c[1] == name)?
+        .get(0)?
         .end();
     let rest = &source[start..];
     let value = match rest.chars().next() {
@@ -155,6 +164,61 @@ fn upgrade_order(graph: &Graph, applied: &BTreeSet<String>) -> Vec<String> {
         }
     }
     order
+}
+
+/// The body of `def name(` up to the next top-level statement.
+fn body<'a>(text: &'a str, def: &str) -> Option<Vec<&'a str>> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("def {def}(")));
+    lines.next()?;
+    Some(
+        lines
+            .take_while(|l| l.is_empty() || l.starts_with(char::is_whitespace))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect(),
+    )
+}
+
+/// Each revision file, by the `revision` the graph reads: irreversible when its
+/// `downgrade()` raises `NotImplementedError` or does nothing; destructive when its
+/// `upgrade()` drops a column or a table, or alters a column.
+pub(super) fn reversibility(dir: &Path) -> Result<Vec<MigrationFile>, Error> {
+    let mut out = Vec::new();
+    for path in listed(dir)? {
+        if !file_name(&path).ends_with(".py") {
+            continue;
+        }
+        let text = read(&path)?;
+        let Some(revision) = assigned(&text, "revision").and_then(|v| v.into_iter().next()) else {
+            continue;
+        };
+        let down = body(&text, "downgrade").unwrap_or_default();
+        let meaningful: Vec<&&str> = down
+            .iter()
+            .filter(|l| !l.starts_with("\"\"\"") && !l.starts_with("'''"))
+            .collect();
+        let irreversible = if meaningful.iter().any(|l| l.contains("NotImplementedError")) {
+            Some("downgrade() raises NotImplementedError".to_owned())
+        } else if meaningful
+            .iter()
+            .all(|l| **l == "pass" || l.starts_with("\""))
+        {
+            Some("downgrade() does nothing".to_owned())
+        } else {
+            None
+        };
+        let up = body(&text, "upgrade").unwrap_or_default().join("\n");
+        let destructive = named_in(&up, &["op.drop_column", "op.drop_table", "op.alter_column"]);
+        out.push(MigrationFile {
+            id: revision,
+            path,
+            irreversible,
+            destructive,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

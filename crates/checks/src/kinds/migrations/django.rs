@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 use super::Status;
 use super::disk::{file_name, files};
+use super::reversible::{MigrationFile, invalid, listed, read};
+use crate::Error;
 
 /// `(app label, migration name)`.
 pub(super) type Key = (String, String);
@@ -160,6 +162,97 @@ pub(super) fn status(project: &Project, applied: &[Key], only: &[String]) -> Sta
         .map(id)
         .collect();
     status
+}
+
+/// The argument text of each `name(` call in `text` (parentheses balanced).
+fn calls<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let needle = format!("{name}(");
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&needle) {
+        let start = from + at + needle.len();
+        let mut depth = 1usize;
+        let mut end = start;
+        for (i, c) in text[start..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = start + i;
+                break;
+            }
+        }
+        out.push(&text[start..end.max(start)]);
+        from = start;
+    }
+    out
+}
+
+/// Top-level arguments of a call's argument text.
+fn arguments(args: &str) -> Vec<&str> {
+    let (mut depth, mut last, mut out) = (0i32, 0, Vec::new());
+    for (i, c) in args.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(args[last..i].trim());
+                last = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[last..].trim());
+    out.retain(|a| !a.is_empty());
+    out
+}
+
+/// Each migration module as `label.name`, the id `django_migrations` records: read
+/// with the same app discovery, labels and module rule as the status. Irreversible
+/// where a `RunPython` or `RunSQL` has no reverse (Django raises `IrreversibleError`);
+/// destructive where it removes a field or a model, or alters a field.
+pub(super) fn reversibility(dir: &Path) -> Result<Vec<MigrationFile>, Error> {
+    let mut out = Vec::new();
+    for app in app_dirs(dir).map_err(invalid)? {
+        let label = label(&app);
+        for path in listed(&app.join("migrations"))? {
+            let Some(stem) = file_name(&path).strip_suffix(".py") else {
+                continue;
+            };
+            if stem.starts_with(['_', '~']) {
+                continue;
+            }
+            let text = read(&path)?;
+            let mut why = Vec::new();
+            for (call, reverse) in [("RunPython", "reverse_code"), ("RunSQL", "reverse_sql")] {
+                for args in calls(&text, call) {
+                    let positional = arguments(args).iter().filter(|a| !a.contains('=')).count();
+                    let named = args.contains(&format!("{reverse}="))
+                        && !args.contains(&format!("{reverse}=None"));
+                    if positional < 2 && !named {
+                        why.push(format!("{call} without {reverse}"));
+                    }
+                }
+            }
+            let destructive = ["RemoveField", "DeleteModel", "AlterField"]
+                .into_iter()
+                .filter(|op| {
+                    text.contains(&format!("migrations.{op}(")) || text.contains(&format!(" {op}("))
+                })
+                .map(str::to_owned)
+                .collect();
+            why.dedup();
+            out.push(MigrationFile {
+                id: format!("{label}.{stem}"),
+                path,
+                irreversible: (!why.is_empty()).then(|| why.join(", ")),
+                destructive,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

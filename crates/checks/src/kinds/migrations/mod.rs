@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha384};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -190,7 +189,7 @@ pub(crate) async fn status(
     };
     match framework {
         Framework::Sqlx => {
-            let disk = sqlx_disk(&dir)?;
+            let disk = sqlx_files::disk(&dir)?;
             let applied: Vec<Applied> = rows(format!(
                 "SELECT version, CASE WHEN success THEN 1 ELSE 0 END, checksum FROM {table}"
             ))
@@ -216,9 +215,9 @@ pub(crate) async fn status(
         }
         Framework::Rails | Framework::Diesel => {
             let disk = if framework == Framework::Rails {
-                rails_disk(&dir)?
+                rails::disk(&dir)?
             } else {
-                diesel_disk(&dir)?
+                diesel::disk(&dir)?
             };
             let applied: Vec<Applied> = rows(format!("SELECT version FROM {table}"))
                 .await?
@@ -232,7 +231,7 @@ pub(crate) async fn status(
             Ok(compare(&disk, &applied))
         }
         Framework::Flyway => {
-            let disk = flyway_disk(&dir)?;
+            let disk = flyway::disk(&dir)?;
             let applied: Vec<Applied> = rows(format!("SELECT version, CASE WHEN success THEN 1 ELSE 0 END FROM {table} WHERE version IS NOT NULL"))
                 .await?
                 .iter()
@@ -241,7 +240,7 @@ pub(crate) async fn status(
             Ok(compare(&disk, &applied))
         }
         Framework::Liquibase => {
-            let disk = liquibase_disk(&dir)?;
+            let disk = liquibase::disk(&dir)?;
             let applied: Vec<Applied> = rows(format!("SELECT author, id FROM {table}"))
                 .await?
                 .iter()
@@ -254,7 +253,7 @@ pub(crate) async fn status(
             Ok(compare(&disk, &applied))
         }
         Framework::GolangMigrate => {
-            let disk = golang_disk(&dir)?;
+            let disk = golang_migrate::disk(&dir)?;
             let current = rows(format!(
                 "SELECT version, CASE WHEN dirty THEN 1 ELSE 0 END FROM {table}"
             ))
@@ -349,9 +348,15 @@ fn int(row: &AnyRow, i: usize) -> i64 {
 }
 
 mod alembic;
+mod diesel;
 mod disk;
 mod django;
+mod flyway;
+mod golang_migrate;
+mod liquibase;
+mod rails;
 mod reversible;
+mod sqlx_files;
 
 pub use reversible::{MigrationFile, migration_files};
 
