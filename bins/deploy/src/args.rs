@@ -255,6 +255,7 @@ impl Command {
                     to: to.clone(),
                     backup: backup.clone(),
                     force: *force,
+                    unattended: false,
                 };
                 (intent, confirm, report)
             }

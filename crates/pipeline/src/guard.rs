@@ -114,16 +114,28 @@ fn unread(e: shipgate_deploy::Error) -> Error {
     )
 }
 
+/// Who decides whether an application rollback may leave the schema ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// An operator: migrations that can be undone are reported, the others refuse.
+    Attended,
+    /// An operator with `--force`: nothing refuses; what stays ahead is reported.
+    Forced,
+    /// Nobody (a watch rule): any migration the target does not know refuses.
+    Unattended,
+}
+
 /// A finding saying the rollback is safe for the schema, or a refusal listing the
-/// migrations that stand in its way and the choices there are (unless `force`).
+/// migrations that stand in its way and the choices there are.
 pub(crate) async fn rollback(
     config: &DeployConfig,
     base: &Path,
     env: &str,
     driver: &dyn Driver,
     target: &str,
-    force: bool,
+    policy: Policy,
 ) -> Result<Option<Finding>, Error> {
+    let force = policy == Policy::Forced;
     let Some(m) = &config.migrations else {
         return Ok(None);
     };
@@ -201,6 +213,17 @@ pub(crate) async fn rollback(
         .filter(|n| n.irreversible.is_none() && n.destructive.is_empty())
         .map(|n| n.id.as_str())
         .collect();
+    if policy == Policy::Unattended && !newer.is_empty() {
+        let ids: Vec<&str> = newer.iter().map(|n| n.id.as_str()).collect();
+        return Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "{current} brought migrations {target} does not have ({}); not rolling back unattended: \
+                 run `shipgate-deploy rollback`, whose guard weighs them. nothing was changed",
+                ids.join(", ")
+            ),
+        ));
+    }
     if blocking.is_empty() || force {
         let mut f = Finding::new(
             "migrations",

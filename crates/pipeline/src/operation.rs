@@ -46,6 +46,10 @@ pub enum Intent {
         /// Roll the application back even when the database holds migrations the
         /// target does not know that cannot be undone.
         force: bool,
+        /// Nobody is there to weigh them (a watch rule's rollback): refuse when the
+        /// database holds any migration the target does not know, even a reversible
+        /// one, and leave it to `shipgate-deploy rollback`.
+        unattended: bool,
     },
 }
 
@@ -201,8 +205,16 @@ pub async fn prepare(
         Intent::Rollback {
             of: RollbackOf::Application,
             force,
+            unattended,
             ..
-        } => guard::rollback(config, base, env, driver, &release, *force).await?,
+        } => {
+            let policy = match (force, unattended) {
+                (_, true) => guard::Policy::Unattended,
+                (true, false) => guard::Policy::Forced,
+                (false, false) => guard::Policy::Attended,
+            };
+            guard::rollback(config, base, env, driver, &release, policy).await?
+        }
         Intent::Deploy { .. } if plan.protected => {
             let backed_up = config.backup.is_some() && !skip.iter().any(|s| s == "backup");
             guard::release(config, driver, &release, backed_up, force)?

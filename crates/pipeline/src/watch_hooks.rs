@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use shipgate_checks::{Framework, migration_files};
-use shipgate_deploy::{Context, DeployConfig, Driver, Ending, Hooks, LockState, Plan};
+use shipgate_deploy::{DeployConfig, Ending, Hooks, LockState};
 use shipgate_watch::{BoxError, BoxFuture, Mute, Rollback};
+
+use crate::{Intent, RollbackOf, Target};
 
 /// `shipgate-deploy rollback application --to previous`, as a hook.
 #[derive(Debug, Clone)]
@@ -22,27 +23,26 @@ impl Rollback for DeployRollback {
     fn rollback<'a>(&'a self, _reason: &'a str) -> BoxFuture<'a, Result<String, BoxError>> {
         Box::pin(async move {
             let driver = shipgate_deploy::driver_for(&self.config, &self.base)?;
-            let state_dir = self.config.state_dir_for(&self.base, &self.environment);
-            let target = shipgate_deploy::rollback_target(&*driver, &state_dir, "previous")?;
-            self.migrations_allow(&*driver, &target)?;
-            let plan = Plan::from_config(
-                &self.config,
-                &self.environment,
-                &target,
-                &self.base,
-                Hooks::default(),
-            )?
-            .rollback_to(&target)
-            .with_artifact(shipgate_deploy::artifact_of(&state_dir, &target)?);
-            let ctx = Context {
-                plan: &plan,
+            let target = Target {
+                config: &self.config,
+                base: &self.base,
+                environment: &self.environment,
                 driver: &*driver,
-                http: shipgate_http::HttpClient::new(&Default::default())?,
-                skip: Vec::new(),
-                force: false,
-                // A rule with action = "rollback" is the team's standing confirmation.
-                confirmed: true,
             };
+            // With [deploy.migrations], it goes ahead only when the database holds no
+            // migration the previous release lacks: anything else needs an operator.
+            let intent = Intent::Rollback {
+                of: RollbackOf::Application,
+                to: "previous".to_owned(),
+                backup: None,
+                force: false,
+                unattended: true,
+            };
+            let prepared = crate::prepare(&target, &intent, Hooks::default()).await?;
+            let http = shipgate_http::HttpClient::new(&Default::default())?;
+            // A rule with action = "rollback" is the team's standing confirmation.
+            let ctx = prepared.context(&*driver, http, true);
+            let target = &prepared.release;
             let outcome = shipgate_deploy::deploy(&ctx).await?;
             if outcome.ending == Ending::Deployed {
                 Ok(format!(
@@ -58,39 +58,6 @@ impl Rollback for DeployRollback {
                 .into())
             }
         })
-    }
-}
-
-impl DeployRollback {
-    /// With `[deploy.migrations]`, an unattended rollback goes ahead only when the
-    /// serving release brought no migration the target lacks: anything else needs
-    /// `shipgate-deploy rollback`, whose guard weighs reversibility and backups.
-    fn migrations_allow(&self, driver: &dyn Driver, target: &str) -> Result<(), BoxError> {
-        let Some(m) = &self.config.migrations else {
-            return Ok(());
-        };
-        let framework: Framework =
-            serde_json::from_value(serde_json::Value::String(m.framework.clone()))?;
-        let current = driver.current()?.unwrap_or_default();
-        let (Some(now), Some(then)) = (driver.release_dir(&current), driver.release_dir(target))
-        else {
-            return Ok(());
-        };
-        let known = migration_files(framework, &then.join(&m.dir))?;
-        let newer: Vec<String> = migration_files(framework, &now.join(&m.dir))?
-            .into_iter()
-            .filter(|n| !known.iter().any(|k| k.id == n.id))
-            .map(|n| n.id)
-            .collect();
-        if newer.is_empty() {
-            return Ok(());
-        }
-        Err(format!(
-            "{current} brought migrations {target} does not have ({}); not rolling back unattended: \
-             run `shipgate-deploy rollback`, whose guard checks them",
-            newer.join(", ")
-        )
-        .into())
     }
 }
 

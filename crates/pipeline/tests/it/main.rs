@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
+mod rollback;
+
 use shipgate_pipeline::{ApprovalConfig, Approvals, Approver, ErrorKind, Standing};
 
 fn config(four_eyes: bool, wait: u64, expires: u64) -> ApprovalConfig {
