@@ -28,7 +28,7 @@ usage: cargo xtask <command>
 
 commands:
   setup   install what the tests need when it is missing: Debian packages
-          (postgresql, mariadb-server, redis-server, nginx, chromium), pinned
+          (postgresql, mariadb-server, redis-server, nginx, chromium, wrk, …), pinned
           PyPI packages (osmem-server, aiosmtpd) and cargo-nextest. Idempotent.
           `setup --check` only reports. test, demo and ci run it first
   tidy    shape rules: no source file over 600 lines outside tests, no sleep in
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         Some("test") => setup::ensure().and_then(|()| test()),
         Some("demo") => setup::ensure().and_then(|()| demo::run()),
         Some("tidy") => tidy::check(),
-        Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("bench") => setup::ensure().and_then(|()| bench(args.get(1).map(String::as_str))),
         Some("dist") => dist(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {

@@ -36,8 +36,16 @@ pub struct Need {
     pub used_by: &'static str,
 }
 
-/// Everything the test suite starts or runs, besides cargo's own dependencies.
+/// Everything the test suite (and `cargo xtask bench`) starts or runs, besides cargo's
+/// own dependencies.
 pub const NEEDS: &[Need] = &[
+    Need {
+        source: Source::Debian {
+            package: "wrk",
+            binaries: &["wrk"],
+        },
+        used_by: "cargo xtask bench load (the peer it is measured against)",
+    },
     Need {
         source: Source::Debian {
             package: "postgresql",
