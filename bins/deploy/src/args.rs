@@ -189,76 +189,80 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    /// What the operator asks for, with the confirmation and report flags; none for
+    /// The confirmation and report flags of a command that changes something; none for
     /// the commands that only read (status, history) or decide (approve, unlock).
+    pub(crate) fn flags(&self) -> Option<(&Confirm, &ReportArgs)> {
+        match self {
+            Command::Deploy {
+                confirm, report, ..
+            }
+            | Command::Promote {
+                confirm, report, ..
+            }
+            | Command::Resume { confirm, report }
+            | Command::Abort { confirm, report }
+            | Command::Rollback {
+                confirm, report, ..
+            } => Some((confirm, report)),
+            _ => None,
+        }
+    }
+
+    /// What the operator asks for; none for the commands without [`Command::flags`].
     /// `promotion`: the release and gates of a `promote` whose gates held.
     pub(crate) fn intent(
         &self,
         promotion: Option<(String, Artifact, Promotion)>,
-    ) -> Result<Option<(Intent, &Confirm, &ReportArgs)>, Error> {
+    ) -> Result<Option<Intent>, Error> {
         Ok(Some(match self {
             Command::Deploy {
                 release,
                 artifact: a,
                 skip,
                 force,
-                confirm,
-                report,
                 ..
-            } => {
-                let artifact = Artifact::described(
+            } => Intent::Deploy {
+                release: release.clone(),
+                artifact: Artifact::described(
                     release,
                     a.version.clone(),
                     a.commit.clone(),
                     a.digest.clone(),
-                )?;
-                let intent = Intent::Deploy {
-                    release: release.clone(),
-                    artifact,
-                    promotion: None,
-                    skip: skip.clone(),
-                    force: *force,
-                };
-                (intent, confirm, report)
-            }
-            Command::Promote {
-                confirm, report, ..
-            } => {
+                )?,
+                promotion: None,
+                skip: skip.clone(),
+                force: *force,
+            },
+            Command::Promote { .. } => {
                 let (release, artifact, promotion) =
                     promotion.expect("a promotion's gates are checked first");
-                let intent = Intent::Deploy {
+                Intent::Deploy {
                     release,
                     artifact,
                     promotion: Some(promotion),
                     skip: Vec::new(),
                     force: false,
-                };
-                (intent, confirm, report)
+                }
             }
-            Command::Resume { confirm, report } => (Intent::Resume, confirm, report),
-            Command::Abort { confirm, report } => (Intent::Abort, confirm, report),
+            Command::Resume { .. } => Intent::Resume,
+            Command::Abort { .. } => Intent::Abort,
             Command::Rollback {
                 what,
                 to,
                 backup,
                 force,
-                confirm,
-                report,
-            } => {
-                let of = match what {
+                ..
+            } => Intent::Rollback {
+                of: match what {
                     What::Application => RollbackOf::Application,
                     What::Database => RollbackOf::Database,
                     What::Full => RollbackOf::Full,
-                };
-                let intent = Intent::Rollback {
-                    of,
-                    to: to.clone(),
-                    backup: backup.clone(),
-                    force: *force,
-                    unattended: false,
-                };
-                (intent, confirm, report)
-            }
+                },
+                to: to.clone(),
+                backup: backup.clone(),
+                force: *force,
+                unattended: false,
+            },
             _ => return Ok(None),
         }))
     }

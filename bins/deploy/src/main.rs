@@ -51,6 +51,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
     if let Some(shown) = show::read_only(&args.command, &doc, &config, &base, &env) {
         return shown;
     }
+    let (confirm, outputs) = args
+        .command
+        .flags()
+        .expect("a command that changes something");
     let runtime = shipgate_cli::runtime(None)?;
     let promoted = match &args.command {
         Command::Promote { .. } => Some(promote::gates(args, &doc, &config, &runtime)?),
@@ -59,12 +63,12 @@ fn run(args: &Args) -> Result<Code, Failure> {
     if let Some(p) = &promoted
         && !p.gates.passed()
     {
-        return promote::refused(p, &env, args, &redactor);
+        return promote::refused(p, &env, outputs, &redactor);
     }
     let deployment = promoted.as_ref().map(promote::Promoted::deployment);
-    let (intent, confirm, outputs) = (args.command.intent(deployment))
-        .map_err(|e| Failure::usage("nothing was changed", e))?
-        .expect("an operation");
+    let intent = (args.command.intent(deployment))
+        .map_err(failure)?
+        .expect("an intent for every command with flags");
     let target = Target {
         config: &config,
         base: &base,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use shipgate_cli::Failure;
+use shipgate_cli::{Failure, ReportArgs};
 use shipgate_deploy::{Artifact, DeployConfig, Promotion};
 use shipgate_notify::{EventKind, Severity};
 use shipgate_pipeline::gate::{GateVerdict, Gates, Promote};
@@ -109,15 +109,9 @@ impl Promoted {
 pub(crate) fn refused(
     p: &Promoted,
     env: &str,
-    args: &Args,
+    outputs: &ReportArgs,
     redactor: &Redactor,
 ) -> Result<Code, Failure> {
-    let Command::Promote {
-        report: outputs, ..
-    } = &args.command
-    else {
-        unreachable!("a refused promotion");
-    };
     let stopped = p.gates.outcomes.last().map_or("?", |o| o.kind.as_str());
     let title = format!(
         "shipgate-deploy promote {} from {} to {env}: stopped at gate {stopped}",

@@ -135,7 +135,6 @@ pub(crate) async fn rollback(
     target: &str,
     policy: Policy,
 ) -> Result<Option<Finding>, Error> {
-    let force = policy == Policy::Forced;
     let Some(m) = &config.migrations else {
         return Ok(None);
     };
@@ -224,7 +223,7 @@ pub(crate) async fn rollback(
             ),
         ));
     }
-    if blocking.is_empty() || force {
+    if blocking.is_empty() || policy == Policy::Forced {
         let mut f = Finding::new(
             "migrations",
             Phase::Deploy,

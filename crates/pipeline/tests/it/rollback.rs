@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use shipgate_deploy::{Artifact, DeployConfig, Ending, Hooks};
+use shipgate_deploy::{Artifact, DeployConfig, Driver, Ending, Hooks};
 use shipgate_pipeline::{DeployRollback, ErrorKind, Intent, RollbackOf, Target, prepare};
 use shipgate_watch::Rollback;
 
@@ -24,6 +24,15 @@ fn config() -> DeployConfig {
     toml::from_str(CONFIG).unwrap()
 }
 
+fn staging<'a>(config: &'a DeployConfig, site: &'a Path, driver: &'a dyn Driver) -> Target<'a> {
+    Target {
+        config,
+        base: site,
+        environment: "staging",
+        driver,
+    }
+}
+
 fn migration(site: &Path, name: &str, sql: &str) {
     let dir = site.join("build/migrations");
     std::fs::create_dir_all(&dir).unwrap();
@@ -34,12 +43,7 @@ fn migration(site: &Path, name: &str, sql: &str) {
 async fn deploy(site: &Path, release: &str) {
     let config = config();
     let driver = shipgate_deploy::driver_for(&config, site).unwrap();
-    let target = Target {
-        config: &config,
-        base: site,
-        environment: "staging",
-        driver: &*driver,
-    };
+    let target = staging(&config, site, &*driver);
     let intent = Intent::Deploy {
         release: release.to_owned(),
         artifact: Artifact::version(release),
@@ -88,12 +92,7 @@ async fn an_unattended_rollback_is_refused_past_any_new_migration_and_goes_ahead
     // An operator's rollback to the same release is allowed: 0002 is reversible.
     let config = config();
     let driver = shipgate_deploy::driver_for(&config, site).unwrap();
-    let target = Target {
-        config: &config,
-        base: site,
-        environment: "staging",
-        driver: &*driver,
-    };
+    let target = staging(&config, site, &*driver);
     let attended = Intent::Rollback {
         of: RollbackOf::Application,
         to: "previous".into(),
@@ -122,12 +121,7 @@ async fn nothing_to_roll_back_to_is_refused_as_nothing_changed() {
     let site = tempfile::tempdir().unwrap();
     let config = config();
     let driver = shipgate_deploy::driver_for(&config, site.path()).unwrap();
-    let target = Target {
-        config: &config,
-        base: site.path(),
-        environment: "staging",
-        driver: &*driver,
-    };
+    let target = staging(&config, site.path(), &*driver);
     let intent = Intent::Rollback {
         of: RollbackOf::Application,
         to: "previous".into(),
