@@ -48,7 +48,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     logging.mask(redactor.clone());
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
-    if let Some(shown) = show::read_only(&args.command, &doc, &config, &base, &env) {
+    if let Some(shown) = show::read_only(&args.command, &doc, &config, &base, &env, &redactor) {
         return shown;
     }
     let (confirm, outputs) = args
@@ -91,7 +91,8 @@ fn run(args: &Args) -> Result<Code, Failure> {
     }
     let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
         .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
-    let ctx = prepared.context(driver, http, true);
+    let mut ctx = prepared.context(driver, http, true);
+    ctx.redactor = redactor.clone();
     let mut report_lines = Vec::new();
     if let Some(p) = &promoted {
         report_lines.extend(p.gates.findings());

@@ -9,11 +9,14 @@ use shipgate_report::ExitCode as Code;
 use crate::args::Command;
 use crate::failure;
 
+/// The environment's lock, open approvals and latest deployment; every secret the
+/// configuration knows masked (journals written before they were masked included).
 pub(crate) fn status(
     doc: &shipgate_config::Document,
     state_dir: &Path,
     env: &str,
     json: bool,
+    redactor: &shipgate_report::Redactor,
 ) -> Result<Code, Failure> {
     let latest = shipgate_deploy::latest(state_dir).map_err(failure)?;
     let lock = shipgate_deploy::Lock::inspect(state_dir).map_err(failure)?;
@@ -36,7 +39,7 @@ pub(crate) fn status(
             "deployment": deployment,
             "pending_approvals": approvals,
         });
-        println!("{value:#}");
+        println!("{}", redactor.redact(&format!("{value:#}")));
         return Ok(Code::Success);
     }
     println!("lock: {lock}");
@@ -61,7 +64,7 @@ pub(crate) fn status(
         s.where_it_stands()
     );
     for (step, state) in &s.steps {
-        println!("  {step:<12} {state}");
+        println!("  {step:<12} {}", redactor.redact(&state.to_string()));
     }
     println!("journal: {}", path.display());
     Ok(Code::Success)
@@ -81,10 +84,11 @@ pub(crate) fn read_only(
     config: &DeployConfig,
     base: &Path,
     env: &str,
+    redactor: &shipgate_report::Redactor,
 ) -> Option<Result<Code, Failure>> {
     let state_dir = config.state_dir_for(base, env);
     Some(match command {
-        Command::Status { json } => status(doc, &state_dir, env, *json),
+        Command::Status { json } => status(doc, &state_dir, env, *json, redactor),
         Command::History { json, all: false } => history(&state_dir, *json),
         Command::History { json, all: true } => history_all(&config.state_dir_for(base, ""), *json),
         Command::Unlock { yes } => unlock(&state_dir, *yes),

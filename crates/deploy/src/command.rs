@@ -1,5 +1,15 @@
 //! A step's command: `sh -c`, its own process group (so a timeout kills everything it
 //! started, not only the shell), output kept for the report.
+//!
+//! A step's processes die with their deployer: the shell that runs a step's command
+//! is started under a small wrapper that gets SIGTERM when the deployer dies
+//! (`PR_SET_PDEATHSIG`) and then kills the step's whole process group; a program run
+//! directly (`pg_dump`) gets SIGKILL. Each carries `SHIPGATE_DEPLOYMENT` and
+//! `SHIPGATE_STEP` in its environment (set by [`tagged`]), so that `resume`, `abort`
+//! and `unlock` find and stop whatever of an interrupted step is still running before
+//! they act ([`crate::leftovers`]). A process a step means to leave running (a server a
+//! restart starts) must detach into a session of its own (`setsid`, a service
+//! manager); one left in the step's process group dies with it.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -20,6 +30,41 @@ pub(crate) struct Finished {
     pub(crate) tail: String,
 }
 
+tokio::task_local! {
+    /// The deployment and step the processes spawned in this task belong to.
+    static STEP: Tag;
+}
+
+/// Which deployment's which step a process belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct Tag {
+    pub(crate) deployment: String,
+    pub(crate) step: String,
+}
+
+/// Runs `work` with every process it spawns tagged as `deployment`'s `step`.
+pub(crate) async fn tagged<F: std::future::Future>(
+    deployment: &str,
+    step: &str,
+    work: F,
+) -> F::Output {
+    let tag = Tag {
+        deployment: deployment.to_owned(),
+        step: step.to_owned(),
+    };
+    STEP.scope(tag, work).await
+}
+
+/// The shell a step's command runs under: when the deployer dies it gets SIGTERM
+/// (`PR_SET_PDEATHSIG`) and kills the step's whole process group (its own); otherwise
+/// it ends as the command ended (a command killed by a signal, by the same signal).
+const WRAPPER: &str = r#"trap 'kill -KILL 0' TERM
+sh -c "$1" &
+wait $!
+s=$?
+if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - TERM; kill -"$((s - 128))" $$; fi
+exit "$s""#;
+
 /// Runs `command` in `dir` with `env` added, for at most `timeout`; past it the whole
 /// process group is killed and the error says so.
 pub(crate) async fn run(
@@ -30,6 +75,8 @@ pub(crate) async fn run(
 ) -> Result<Finished, Error> {
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c")
+        .arg(WRAPPER)
+        .arg("sh")
         .arg(command)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -39,7 +86,15 @@ pub(crate) async fn run(
     }
     let what = format!("`{command}`");
     let spawned = |e| Error::with_source(ErrorKind::Driver, format!("cannot start {what}"), e);
-    let (status, out, err) = collect(cmd, &what, ErrorKind::Driver, timeout, spawned).await?;
+    let (status, out, err) = collect(
+        cmd,
+        &what,
+        ErrorKind::Driver,
+        timeout,
+        nix::sys::signal::Signal::SIGTERM,
+        spawned,
+    )
+    .await?;
     let mut tail = tail_lines(&out, 10);
     let err_tail = tail_lines(&err, 10);
     if !err_tail.is_empty() {
@@ -57,19 +112,43 @@ pub(crate) async fn run(
 
 /// Spawns `cmd` in a process group of its own, reads its stdout (when piped) and
 /// stderr to the end and waits for it, for at most `timeout`: past it the whole group
-/// is killed and the error says so. The one place a step's process is run.
+/// is killed and the error says so; so it is when the wait is dropped (the step's own
+/// time limit, Ctrl-C). `on_death` is what the process gets when the deployer dies. The
+/// one place a step's process is run.
 async fn collect(
     mut cmd: tokio::process::Command,
     what: &str,
     kind: ErrorKind,
     timeout: Duration,
+    on_death: nix::sys::signal::Signal,
     spawned: impl FnOnce(std::io::Error) -> Error,
 ) -> Result<(std::process::ExitStatus, Vec<u8>, Vec<u8>), Error> {
     cmd.stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    if let Ok(tag) = STEP.try_with(Tag::clone) {
+        cmd.env("SHIPGATE_DEPLOYMENT", tag.deployment)
+            .env("SHIPGATE_STEP", tag.step);
+    }
+    let deployer = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec; it only makes two
+    // system calls (prctl, getppid), which are async-signal-safe, and allocates
+    // nothing (the error is a raw errno). The workspace's one `unsafe`.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(on_death).map_err(std::io::Error::from)?;
+            // The deployer may have died before the line above: then nobody is left to
+            // signal this process, so it does not start at all.
+            if nix::unistd::getppid() != deployer {
+                return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(spawned)?;
     let pid = child.id();
+    let group = GroupGuard(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take().expect("piped");
     let work = async {
@@ -84,18 +163,35 @@ async fn collect(
     };
     match tokio::time::timeout(timeout, work).await {
         Ok((out, err, status)) => {
+            group.disarm();
             let status = status
                 .map_err(|e| Error::with_source(kind, format!("cannot wait for {what}"), e))?;
             Ok((status, out, err))
         }
         Err(_) => {
-            if let Some(pid) = pid {
-                kill_group(pid, nix::sys::signal::Signal::SIGKILL);
-            }
+            drop(group);
             Err(Error::new(
                 kind,
                 format!("{what} did not finish within {timeout:?} and was killed"),
             ))
+        }
+    }
+}
+
+/// Kills a step's process group when dropped before [`GroupGuard::disarm`]: a step
+/// cut short (its time limit, a cancelled wait) leaves nothing running.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kill_group(pid, nix::sys::signal::Signal::SIGKILL);
         }
     }
 }
@@ -200,8 +296,15 @@ impl Exec {
             Error::with_source(ErrorKind::Backup, hint, e)
         };
         let what = format!("`{program}`");
-        let (status, out, err) =
-            collect(cmd, &what, ErrorKind::Backup, self.timeout, spawned).await?;
+        let (status, out, err) = collect(
+            cmd,
+            &what,
+            ErrorKind::Backup,
+            self.timeout,
+            nix::sys::signal::Signal::SIGKILL,
+            spawned,
+        )
+        .await?;
         if status.success() {
             Ok(String::from_utf8_lossy(&out).into_owned())
         } else {

@@ -169,6 +169,10 @@ pub enum Event {
         /// versions were recorded: the release id is the version then).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         artifact: Option<Artifact>,
+        /// The deployer's session id: its steps' processes run in it, and a
+        /// take-over stops those of the step it was in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<i32>,
     },
     /// The gates a promoted deployment passed, written right after `Started`.
     Promoted(Promotion),
@@ -221,6 +225,9 @@ pub enum Event {
     Resumed {
         /// Who took it over.
         by: String,
+        /// Its session id, as `Started`'s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<i32>,
     },
     /// The last line.
     Finished {
@@ -239,12 +246,40 @@ pub struct Record {
     pub event: Event,
 }
 
+impl Event {
+    /// The event with every secret `redactor` knows masked in its free text (a failed
+    /// command's output, an undo command, a gate's detail): what a journal stores.
+    pub fn masked(mut self, redactor: &shipgate_report::Redactor) -> Self {
+        match &mut self {
+            Event::StepFailed { error, .. } | Event::UndoFailed { error, .. } => {
+                redactor.redact_in_place(error);
+            }
+            Event::StepDone {
+                effect: Effect::Ran { undo: Some(undo) },
+                ..
+            } => redactor.redact_in_place(undo),
+            Event::Promoted(p) => {
+                for g in &mut p.gates {
+                    redactor.redact_in_place(&mut g.detail);
+                }
+                if let Some(e) = &mut p.emergency {
+                    redactor.redact_in_place(e);
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
 /// An open journal, appended to by one deployer at a time (the lock sees to that).
+/// Secrets are masked before a line is written ([`Journal::masking`]).
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
     records: Vec<Record>,
+    redactor: shipgate_report::Redactor,
 }
 
 impl Journal {
@@ -266,9 +301,17 @@ impl Journal {
             path: path.to_owned(),
             file,
             records: Vec::new(),
+            redactor: shipgate_report::Redactor::default(),
         };
         journal.append(started)?;
         Ok(journal)
+    }
+
+    /// The same journal, masking what `redactor` knows in every line it writes from
+    /// now on.
+    pub fn masking(mut self, redactor: shipgate_report::Redactor) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Opens an existing journal to read it and append to it. A last line cut short
@@ -289,6 +332,7 @@ impl Journal {
             path: path.to_owned(),
             file,
             records,
+            redactor: shipgate_report::Redactor::default(),
         })
     }
 
@@ -296,7 +340,7 @@ impl Journal {
     pub fn append(&mut self, event: Event) -> Result<(), Error> {
         let record = Record {
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            event,
+            event: event.masked(&self.redactor),
         };
         let mut line = serde_json::to_string(&record).expect("a journal record serializes");
         line.push('\n');
@@ -408,6 +452,11 @@ pub struct State {
     pub artifact: Artifact,
     /// The gates it passed, when it was promoted.
     pub promotion: Option<Promotion>,
+    /// The step (or the undo of the step) that started and has not ended: what a
+    /// crash cut short.
+    pub acting: Option<String>,
+    /// The sessions its deployers ran in (the first, and each that resumed it).
+    pub sessions: Vec<i32>,
 }
 
 impl State {
@@ -426,6 +475,8 @@ impl State {
             ended_at: None,
             artifact: Artifact::version(""),
             promotion: None,
+            acting: None,
+            sessions: Vec::new(),
         };
         for record in records {
             let set = |state: &mut Self, step: &str, to: StepState| {
@@ -441,7 +492,9 @@ impl State {
                     steps,
                     by,
                     artifact,
+                    session,
                 } => {
+                    state.sessions.extend(*session);
                     state.artifact = artifact
                         .clone()
                         .unwrap_or_else(|| Artifact::version(release.clone()));
@@ -457,22 +510,35 @@ impl State {
                 }
                 Event::StepStarting { step, previous } => {
                     set(&mut state, step, StepState::InDoubt);
+                    state.acting = Some(step.clone());
                     if previous.is_some() {
                         state.previous.clone_from(previous);
                     }
                 }
                 Event::StepDone { step, effect } => {
                     set(&mut state, step, StepState::Done(effect.clone()));
+                    state.acting = None;
                 }
                 Event::StepFailed { step, error } => {
                     set(&mut state, step, StepState::Failed(error.clone()));
                     state.undoing = true;
+                    state.acting = None;
                 }
                 Event::StepSkipped { step } => set(&mut state, step, StepState::Skipped),
-                Event::UndoDone { step } => set(&mut state, step, StepState::Undone),
-                Event::UndoStarting { .. } | Event::UndoFailed { .. } => state.undoing = true,
+                Event::UndoDone { step } => {
+                    set(&mut state, step, StepState::Undone);
+                    state.acting = None;
+                }
+                Event::UndoStarting { step } => {
+                    state.undoing = true;
+                    state.acting = Some(step.clone());
+                }
+                Event::UndoFailed { .. } => {
+                    state.undoing = true;
+                    state.acting = None;
+                }
                 Event::Promoted(p) => state.promotion = Some(p.clone()),
-                Event::Resumed { .. } => {}
+                Event::Resumed { session, .. } => state.sessions.extend(*session),
                 Event::Finished { ending } => {
                     state.ending = Some(*ending);
                     state.ended_at = Some(record.at.clone());

@@ -32,7 +32,10 @@
 //! let driver = shipgate_deploy::driver_for(&config, Path::new("."))?;
 //! let plan = Plan::from_config(&config, "staging", "v42", Path::new("."), Hooks::default())?;
 //! let http = shipgate_http::HttpClient::new(&Default::default()).unwrap();
-//! let ctx = Context { plan: &plan, driver: &*driver, http, skip: vec![], force: false, confirmed: false };
+//! let ctx = Context {
+//!     plan: &plan, driver: &*driver, http, skip: vec![], force: false, confirmed: false,
+//!     redactor: Default::default(),
+//! };
 //! let outcome = shipgate_deploy::deploy(&ctx).await?;
 //! assert_eq!(outcome.ending, Ending::Deployed);
 //! assert_eq!(driver.current()?.as_deref(), Some("v42"));
@@ -46,6 +49,7 @@ mod driver;
 mod error;
 pub mod failpoint;
 mod journal;
+mod leftovers;
 mod lock;
 mod plan;
 mod run;

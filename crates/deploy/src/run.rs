@@ -31,6 +31,9 @@ pub struct Context<'a> {
     /// A protected environment's operator confirmed (typed the phrase, or
     /// `--confirm ENV`).
     pub confirmed: bool,
+    /// The secrets to mask in the journal (a failed command's output, an undo
+    /// command), as in every report.
+    pub redactor: shipgate_report::Redactor,
 }
 
 /// How a run ended.
@@ -248,7 +251,7 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
         .state_dir
         .join("deployments")
         .join(format!("{id}.jsonl"));
-    let mut journal = Journal::create(
+    let journal = Journal::create(
         &path,
         Event::Started {
             id: id.clone(),
@@ -257,8 +260,10 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
             steps: ctx.plan.steps.iter().map(|s| s.name.clone()).collect(),
             by: Holder::me(&id).to_string(),
             artifact: Some(ctx.plan.artifact.clone()),
+            session: session(),
         },
     )?;
+    let mut journal = journal.masking(ctx.redactor.clone());
     if let Some(p) = &ctx.plan.promotion {
         journal.append(Event::Promoted(p.clone()))?;
     }
@@ -271,8 +276,7 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
 /// release the driver already serves is not switched again); the step the deployer
 /// died in runs again; one that was being undone is undone to the end.
 pub async fn resume(ctx: &Context<'_>) -> Result<Outcome, Error> {
-    let (mut journal, state, lock) = take_over(ctx)?;
-    let mut findings = Vec::new();
+    let (mut journal, state, lock, mut findings) = take_over(ctx)?;
     let ending = if state.undoing {
         // It had failed and was being rolled back: finish the rollback.
         match undo_all(ctx, &mut journal, &mut findings).await? {
@@ -287,8 +291,7 @@ pub async fn resume(ctx: &Context<'_>) -> Result<Outcome, Error> {
 
 /// Ends an interrupted deployment by undoing what it did, newest first.
 pub async fn abort(ctx: &Context<'_>) -> Result<Outcome, Error> {
-    let (mut journal, _, lock) = take_over(ctx)?;
-    let mut findings = Vec::new();
+    let (mut journal, _, lock, mut findings) = take_over(ctx)?;
     let ending = match undo_all(ctx, &mut journal, &mut findings).await? {
         Undone::Failed => Ending::Failed,
         Undone::Nothing | Undone::All => Ending::Aborted,
@@ -296,14 +299,16 @@ pub async fn abort(ctx: &Context<'_>) -> Result<Outcome, Error> {
     finish(ctx, journal, lock, ending, findings).await
 }
 
-/// Releases an interrupted deployment by hand: its lock record goes and its journal
-/// ends `abandoned`; what it changed stays as it is.
+/// Releases an interrupted deployment by hand: what its interrupted step left
+/// running is stopped, its lock record goes and its journal ends `abandoned`; what it
+/// changed stays as it is.
 pub fn unlock(state_dir: &Path) -> Result<Option<State>, Error> {
     let (lock, _stale) = Lock::acquire(state_dir)?;
     let mut ended = None;
     if let Some((path, state)) = latest(state_dir)?
         && state.interrupted()
     {
+        stop_leftovers(&state)?;
         Journal::open(&path)?.append(Event::Finished {
             ending: Ending::Abandoned,
         })?;
@@ -326,9 +331,43 @@ pub fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
         .map(|i| releases[i].clone()))
 }
 
-/// Takes over the environment's interrupted deployment: its lock claimed, its journal
-/// open with a `resumed` record saying by whom.
-fn take_over(ctx: &Context<'_>) -> Result<(Journal, State, Lock), Error> {
+/// The deployer's session id, which its steps' processes share.
+fn session() -> Option<i32> {
+    nix::unistd::getsid(None).ok().map(nix::unistd::Pid::as_raw)
+}
+
+/// Stops what the interrupted deployment's last step left running; a finding saying
+/// what, when there was anything.
+fn stop_leftovers(state: &State) -> Result<Option<Finding>, Error> {
+    let Some(step) = &state.acting else {
+        return Ok(None);
+    };
+    let stopped = crate::leftovers::stop(&state.id, step, &state.sessions)?;
+    if stopped.is_empty() {
+        return Ok(None);
+    }
+    let list: Vec<String> = stopped
+        .iter()
+        .map(|l| format!("{} `{}`", l.pid, l.command))
+        .collect();
+    tracing::warn!(step = %step, "stopped what the interrupted step left running: {}", list.join(", "));
+    let mut f = Finding::new(
+        format!("{step} (interrupted)"),
+        Phase::Deploy,
+        Verdict::Warn,
+    );
+    f.message = format!(
+        "stopped {} process(es) the interrupted run's step left running: {}",
+        stopped.len(),
+        list.join(", ")
+    );
+    Ok(Some(f))
+}
+
+/// Takes over the environment's interrupted deployment: what its last step left
+/// running stopped, its lock claimed, its journal open with a `resumed` record saying
+/// by whom.
+fn take_over(ctx: &Context<'_>) -> Result<(Journal, State, Lock, Vec<Finding>), Error> {
     refuse_unconfirmed(ctx, "taking over an interrupted deployment")?;
     let Some((path, state)) = latest(&ctx.plan.state_dir)? else {
         return Err(Error::new(
@@ -356,12 +395,15 @@ fn take_over(ctx: &Context<'_>) -> Result<(Journal, State, Lock), Error> {
             format!("deployment {} was finished meanwhile", state.id),
         ));
     }
+    // Nothing acts while the dead run's step may still be acting.
+    let findings: Vec<Finding> = stop_leftovers(&state)?.into_iter().collect();
     lock.claim(&Holder::me(&state.id))?;
-    let mut journal = Journal::open(&path)?;
+    let mut journal = Journal::open(&path)?.masking(ctx.redactor.clone());
     journal.append(Event::Resumed {
         by: Holder::me(&state.id).to_string(),
+        session: session(),
     })?;
-    Ok((journal, state, lock))
+    Ok((journal, state, lock, findings))
 }
 
 fn interrupted(state: &State) -> Error {
@@ -459,7 +501,12 @@ async fn forward(
                         step: step.name.clone(),
                         previous: state.previous.clone(),
                     })?;
-                    if let Err(e) = ctx.driver.activate(&ctx.plan.release).await {
+                    let activated = crate::command::tagged(
+                        &state.id,
+                        &step.name,
+                        ctx.driver.activate(&ctx.plan.release),
+                    );
+                    if let Err(e) = activated.await {
                         let error = shipgate_report::error_line(&e);
                         journal.append(Event::StepFailed {
                             step: step.name.clone(),
@@ -509,7 +556,9 @@ async fn forward(
         let span = tracing::info_span!("step", step = %step.name, deployment = %state.id);
         span.in_scope(|| tracing::info!(release = %ctx.plan.release, "starting"));
         let start = Instant::now();
-        let acting = act(ctx, &state.id, step, previous).instrument(span.clone());
+        let acting =
+            crate::command::tagged(&state.id, &step.name, act(ctx, &state.id, step, previous))
+                .instrument(span.clone());
         let result = match tokio::time::timeout(step.timeout, acting).await {
             Ok(r) => r,
             Err(_) => Err(format!("did not finish within {:?}", step.timeout)),

@@ -85,6 +85,21 @@ pub(crate) async fn act(
     }
 }
 
+/// A health or post step run after an undo, against `restored`, the release switched
+/// back to.
+pub(crate) async fn check_restored(
+    ctx: &Context<'_>,
+    step: &Step,
+    restored: &str,
+) -> Result<(Effect, String), String> {
+    match &step.kind {
+        StepKind::Health(h) => health(&ctx.http, h, restored)
+            .await
+            .map(|m| (Effect::None, format!("{restored}: {m}"))),
+        _ => act(ctx, "", step, None).await,
+    }
+}
+
 pub(crate) async fn switch(driver: &dyn Driver, release: &str) -> Result<(), Error> {
     driver.switch(release).await?;
     driver.activate(release).await
@@ -122,6 +137,17 @@ async fn health(
         let parsed = shipgate_http::Assertion::parse(&fill(a))
             .map_err(|e| format!("health assertion {a:?}: {e}"))?;
         step.asserts.push(parsed);
+    }
+    // Assertions add to "it answers", never replace it: a 503 whose header happens to
+    // match is not healthy. One that speaks of the status decides it.
+    if !step.asserts.is_empty()
+        && !config
+            .asserts
+            .iter()
+            .any(|a| a.trim_start().starts_with("status"))
+    {
+        step.asserts
+            .push(shipgate_http::Assertion::parse("status < 400").expect("a valid assertion"));
     }
     let policy = Backoff::constant(config.interval).within(config.timeout);
     let start = Instant::now();

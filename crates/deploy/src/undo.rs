@@ -9,7 +9,7 @@ use crate::Error;
 use crate::journal::{Effect, Ending, Event, Journal, StepState};
 use crate::plan::StepKind;
 use crate::run::{Context, failed};
-use crate::step::{act, run_command, switch};
+use crate::step::{check_restored, run_command, switch};
 
 /// After a failed step: `RolledBack` when what had changed was undone and the restored
 /// release is healthy, `Failed` when nothing had changed or an undo failed.
@@ -45,13 +45,36 @@ pub(crate) async fn undo_all(
     let state = journal.state();
     let mut undone_any = false;
     let mut all_ok = true;
-    let mut switched_back = false;
+    // The release switched back to, whose health the undo must show.
+    let mut restored: Option<String> = None;
     for (name, step_state) in state.steps.iter().rev() {
         let Some(step) = ctx.plan.steps.iter().find(|s| &s.name == name) else {
             continue;
         };
         let undo = match (step_state, &step.kind) {
-            (StepState::Done(Effect::Ran { undo: Some(cmd) }), _) => Undo::Run(cmd.clone()),
+            // The journal keeps the undo masked: what runs is the configured one.
+            (
+                StepState::Done(Effect::Ran { undo: Some(_) }),
+                StepKind::Command {
+                    undo: Some(cmd), ..
+                },
+            ) => Undo::Run(cmd.clone()),
+            (
+                StepState::Done(Effect::Ran {
+                    undo: Some(recorded),
+                }),
+                _,
+            ) => {
+                findings.push(failed(
+                    &format!("undo {name}"),
+                    Duration::ZERO,
+                    &format!(
+                        "the step ran with the undo `{recorded}`, which the configuration no longer has: undo it by hand"
+                    ),
+                ));
+                all_ok = false;
+                continue;
+            }
             (
                 StepState::InDoubt,
                 StepKind::Command {
@@ -59,12 +82,28 @@ pub(crate) async fn undo_all(
                 },
             ) => Undo::Run(cmd.clone()),
             (StepState::Done(Effect::Switched { from: Some(p), .. }), _) => Undo::Switch(p.clone()),
-            (StepState::InDoubt, StepKind::Release) => match &state.previous {
-                Some(p) if ctx.driver.current()?.as_deref() != Some(p.as_str()) => {
-                    Undo::Switch(p.clone())
+            // A release step that failed (its restart after the switch, say) or was
+            // cut short may have switched: whatever the driver serves now that is not
+            // the previous release is switched back, as a done one is.
+            (StepState::InDoubt | StepState::Failed(_), StepKind::Release) => {
+                let current = ctx.driver.current()?;
+                match &state.previous {
+                    Some(p) if current.as_deref() != Some(p.as_str()) => Undo::Switch(p.clone()),
+                    None if current.as_deref() == Some(ctx.plan.release.as_str()) => {
+                        findings.push(failed(
+                            &format!("undo {name}"),
+                            Duration::ZERO,
+                            &format!(
+                                "{} serves, and it is the first release: there is no previous release to switch back to",
+                                ctx.plan.release
+                            ),
+                        ));
+                        all_ok = false;
+                        continue;
+                    }
+                    _ => continue,
                 }
-                _ => continue,
-            },
+            }
             (StepState::Done(Effect::Switched { from: None, .. }), _) => {
                 findings.push(failed(
                     &format!("undo {name}"),
@@ -84,13 +123,16 @@ pub(crate) async fn undo_all(
         };
         journal.append(Event::UndoStarting { step: name.clone() })?;
         let start = Instant::now();
-        let result = match &undo {
-            Undo::Run(cmd) => run_command(ctx, cmd, step.timeout).await,
-            Undo::Switch(to) => switch(ctx.driver, to)
-                .await
-                .map(|()| format!("switched back to {to}"))
-                .map_err(|e| shipgate_report::error_line(&e)),
+        let undoing = async {
+            match &undo {
+                Undo::Run(cmd) => run_command(ctx, cmd, step.timeout).await,
+                Undo::Switch(to) => switch(ctx.driver, to)
+                    .await
+                    .map(|()| format!("switched back to {to}"))
+                    .map_err(|e| shipgate_report::error_line(&e)),
+            }
         };
+        let result = crate::command::tagged(&state.id, name, undoing).await;
         match result {
             Ok(message) => {
                 journal.append(Event::UndoDone { step: name.clone() })?;
@@ -99,7 +141,9 @@ pub(crate) async fn undo_all(
                 f.message = message;
                 findings.push(f);
                 undone_any = true;
-                switched_back |= matches!(undo, Undo::Switch(_));
+                if let Undo::Switch(to) = &undo {
+                    restored = Some(to.clone());
+                }
             }
             Err(error) => {
                 journal.append(Event::UndoFailed {
@@ -111,16 +155,17 @@ pub(crate) async fn undo_all(
             }
         }
     }
-    if switched_back {
+    if let Some(restored) = &restored {
         // After any rollback, the restored release must be shown healthy, and pass
-        // the post checks.
+        // the post checks: checked as the restored release (`{{release}}` is it, not
+        // the release that was abandoned).
         for step in &ctx.plan.steps {
             if matches!(step.kind, StepKind::Health(_))
                 || (matches!(step.kind, StepKind::Hook(_)) && step.name == "post")
             {
                 let start = Instant::now();
                 let name = format!("{} after undo", step.name);
-                match act(ctx, "", step, None).await {
+                match check_restored(ctx, step, restored).await {
                     Ok((_, message)) => {
                         let mut f = Finding::new(name, Phase::Deploy, Verdict::Pass);
                         f.duration = start.elapsed();

@@ -132,6 +132,7 @@ impl Prepared {
             skip: self.skip.clone(),
             force: self.force,
             confirmed,
+            redactor: shipgate_report::Redactor::default(),
         }
     }
 

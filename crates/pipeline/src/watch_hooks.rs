@@ -111,6 +111,7 @@ mod tests {
                 steps: vec!["release".into()],
                 by: "test".into(),
                 artifact: None,
+                session: None,
             },
         )
         .unwrap();
@@ -137,6 +138,7 @@ mod tests {
                 steps: vec!["release".into()],
                 by: "test".into(),
                 artifact: None,
+                session: None,
             },
         )
         .unwrap();

@@ -97,10 +97,11 @@ async fn killed_after_any_journal_record_abort_ends_at_the_previous_release() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_in_the_middle_of_migrate_or_of_the_restart_after_the_switch() {
-    // migrate: the command kills the deployer ($PPID of its shell) once, half-way.
+    // migrate: the command kills the deployer (the parent of its shell's wrapper) once,
+    // half-way.
     let site = Site::with(
         "",
-        "echo migrate $SHIPGATE_RELEASE >> migrations.log; if [ $SHIPGATE_RELEASE = v2 ] && [ ! -f killed ]; then touch killed; kill -9 $PPID; fi",
+        "echo migrate $SHIPGATE_RELEASE >> migrations.log; if [ $SHIPGATE_RELEASE = v2 ] && [ ! -f killed ]; then touch killed; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); fi",
     )
     .await;
     site.deployed("v1").await;
@@ -124,7 +125,7 @@ async fn killed_in_the_middle_of_migrate_or_of_the_restart_after_the_switch() {
     let config = std::fs::read_to_string(site.path().join("shipgate.toml")).unwrap();
     let config = config.replace(
         r#"restart = "echo restart $SHIPGATE_RELEASE >> restarts.log""#,
-        r#"restart = "echo restart $SHIPGATE_RELEASE >> restarts.log; if [ ! -f killed ]; then touch killed; kill -9 $PPID; fi""#,
+        r#"restart = "echo restart $SHIPGATE_RELEASE >> restarts.log; if [ ! -f killed ]; then touch killed; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); fi""#,
     );
     std::fs::write(site.path().join("shipgate.toml"), config).unwrap();
     let out = site

@@ -11,6 +11,7 @@ mod lock;
 mod migrations;
 mod promote;
 mod protected;
+mod undo;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         // Unhealthy while the current release carries a BROKEN file (its build had one).
         let broken = dir.path().join("app/current/BROKEN");
+        let version = dir.path().join("app/current/VERSION");
+        let broken_too = broken.clone();
         let hooked: Arc<Mutex<Vec<String>>> = Arc::default();
         let sink = hooked.clone();
         let app = axum::Router::new()
@@ -49,6 +52,27 @@ impl Site {
                 axum::routing::post(move |body: String| {
                     sink.lock().unwrap().push(body);
                     async { "ok" }
+                }),
+            )
+            // The release serving, as an application says it: its VERSION in a
+            // header; 503 while it is broken.
+            .route(
+                "/version",
+                axum::routing::get(move || {
+                    let served = std::fs::read_to_string(&version).unwrap_or_default();
+                    let ok = !broken_too.exists();
+                    async move {
+                        let status = if ok {
+                            axum::http::StatusCode::OK
+                        } else {
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE
+                        };
+                        (
+                            status,
+                            [("x-app-version", served.trim().to_owned())],
+                            served,
+                        )
+                    }
                 }),
             )
             .route(
@@ -112,6 +136,25 @@ interval = "50ms"
             hooked,
             _server: server,
         }
+    }
+
+    /// Rewrites the configuration: `from` (which must be in it) becomes `to`.
+    pub(crate) fn edit(&self, from: &str, to: &str) {
+        let path = self.path().join("shipgate.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        assert!(config.contains(from), "{from} is not in {config}");
+        std::fs::write(path, config.replace(from, to)).unwrap();
+    }
+
+    /// The health step asks `/version` and asserts it is `{{release}}`.
+    pub(crate) fn health_asserts_the_release(&self) {
+        let port = self.base.rsplit(':').next().unwrap();
+        self.edit(
+            &format!("url = \"http://127.0.0.1:{port}/health\""),
+            &format!(
+                "url = \"http://127.0.0.1:{port}/version\"\nassert = ['header x-app-version == \"{{{{release}}}}\"']"
+            ),
+        );
     }
 
     pub(crate) fn path(&self) -> &Path {

@@ -195,6 +195,7 @@ url = "{receiver}/hooks/watch"
             skip: vec![],
             force: false,
             confirmed: true,
+            redactor: Default::default(),
         };
         let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
         assert_eq!(

@@ -105,6 +105,7 @@ url = "{url}/hook"
         skip: Vec::new(),
         force: false,
         confirmed: true,
+        redactor: Default::default(),
     };
     let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
     assert_eq!(outcome.ending, shipgate_deploy::Ending::Deployed);

@@ -13,6 +13,7 @@ fn started() -> Event {
         steps: vec!["migrate".into(), "release".into(), "health".into()],
         by: "ops@host (pid 1)".into(),
         artifact: None,
+        session: None,
     }
 }
 
