@@ -64,7 +64,14 @@ pub(crate) fn status(
         s.where_it_stands()
     );
     for (step, state) in &s.steps {
-        println!("  {step:<12} {}", redactor.redact(&state.to_string()));
+        let state = match state {
+            // Its deployment ended since: the step did not go on.
+            shipgate_deploy::StepState::InDoubt if s.ending.is_some() => {
+                "cut short by an interruption".to_owned()
+            }
+            other => redactor.redact(&other.to_string()),
+        };
+        println!("  {step:<12} {state}");
     }
     println!("journal: {}", path.display());
     Ok(Code::Success)

@@ -424,6 +424,15 @@ impl std::fmt::Display for StepState {
     }
 }
 
+/// A step, or its undo, that started and has not ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    /// The step's name.
+    pub step: String,
+    /// Whether it was its undo.
+    pub undo: bool,
+}
+
 /// What a journal says about its deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -452,9 +461,9 @@ pub struct State {
     pub artifact: Artifact,
     /// The gates it passed, when it was promoted.
     pub promotion: Option<Promotion>,
-    /// The step (or the undo of the step) that started and has not ended: what a
-    /// crash cut short.
-    pub acting: Option<String>,
+    /// The step (or the undo of a step) that started and has not ended: what a crash
+    /// cut short.
+    pub acting: Option<Acting>,
     /// The sessions its deployers ran in (the first, and each that resumed it).
     pub sessions: Vec<i32>,
 }
@@ -510,7 +519,10 @@ impl State {
                 }
                 Event::StepStarting { step, previous } => {
                     set(&mut state, step, StepState::InDoubt);
-                    state.acting = Some(step.clone());
+                    state.acting = Some(Acting {
+                        step: step.clone(),
+                        undo: false,
+                    });
                     if previous.is_some() {
                         state.previous.clone_from(previous);
                     }
@@ -531,7 +543,10 @@ impl State {
                 }
                 Event::UndoStarting { step } => {
                     state.undoing = true;
-                    state.acting = Some(step.clone());
+                    state.acting = Some(Acting {
+                        step: step.clone(),
+                        undo: true,
+                    });
                 }
                 Event::UndoFailed { .. } => {
                     state.undoing = true;

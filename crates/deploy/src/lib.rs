@@ -63,8 +63,8 @@ pub use config::{
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
 pub use journal::{
-    Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, State, StepState,
-    read as read_journal,
+    Acting, Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, State,
+    StepState, read as read_journal,
 };
 pub use lock::{Holder, Lock, LockState};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};

@@ -195,21 +195,40 @@ pub fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// Every past and current deployment of the environment, oldest first.
+/// Every past and current deployment of the environment, oldest first. A journal
+/// without its first line (its deployer was killed as it created it) is a deployment
+/// that never began, and is left out.
 pub fn history(state_dir: &Path) -> Result<Vec<State>, Error> {
-    journals(state_dir)?
-        .iter()
-        .map(|p| crate::journal::read(p).map(|r| State::of(&r)))
-        .collect()
+    let mut out = Vec::new();
+    for path in journals(state_dir)? {
+        let records = crate::journal::read(&path)?;
+        if !records.is_empty() {
+            out.push(State::of(&records));
+        }
+    }
+    Ok(out)
 }
 
-/// The latest deployment, if any.
+/// The latest deployment that began, if any.
 pub fn latest(state_dir: &Path) -> Result<Option<(PathBuf, State)>, Error> {
-    let Some(path) = journals(state_dir)?.pop() else {
-        return Ok(None);
-    };
-    let state = State::of(&crate::journal::read(&path)?);
-    Ok(Some((path, state)))
+    for path in journals(state_dir)?.into_iter().rev() {
+        let records = crate::journal::read(&path)?;
+        if !records.is_empty() {
+            return Ok(Some((path, State::of(&records))));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes the journals of deployments that never began (no first line): their
+/// deployer died before it did anything. Only under the lock.
+fn remove_unbegun(state_dir: &Path) -> Result<(), Error> {
+    for path in journals(state_dir)? {
+        if crate::journal::read(&path)?.is_empty() {
+            std::fs::remove_file(&path).map_err(|e| Error::state("remove", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn refuse_unconfirmed(ctx: &Context<'_>, what: &str) -> Result<(), Error> {
@@ -239,7 +258,9 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
     let (mut lock, _stale) = Lock::acquire(&ctx.plan.state_dir)?;
     // Nobody runs now (the lock is ours): an unfinished journal is an interrupted
     // deployment, and nothing starts over it. A stale record whose deployment
-    // finished (killed after its last line) is harmless.
+    // finished (killed after its last line) is harmless, and so is a journal its
+    // deployer was killed creating (it did nothing).
+    remove_unbegun(&ctx.plan.state_dir)?;
     if let Some((_, state)) = latest(&ctx.plan.state_dir)?
         && state.interrupted()
     {
@@ -339,7 +360,7 @@ fn session() -> Option<i32> {
 /// Stops what the interrupted deployment's last step left running; a finding saying
 /// what, when there was anything.
 fn stop_leftovers(state: &State) -> Result<Option<Finding>, Error> {
-    let Some(step) = &state.acting else {
+    let Some(crate::Acting { step, .. }) = &state.acting else {
         return Ok(None);
     };
     let stopped = crate::leftovers::stop(&state.id, step, &state.sessions)?;

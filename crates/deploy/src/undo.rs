@@ -87,8 +87,16 @@ pub(crate) async fn undo_all(
             // the previous release is switched back, as a done one is.
             (StepState::InDoubt | StepState::Failed(_), StepKind::Release) => {
                 let current = ctx.driver.current()?;
+                // An undo of it that was cut short switched back, but may not have
+                // ended the activation (the restart) after: it is done again.
+                let cut_short = state
+                    .acting
+                    .as_ref()
+                    .is_some_and(|a| a.undo && a.step == *name);
                 match &state.previous {
-                    Some(p) if current.as_deref() != Some(p.as_str()) => Undo::Switch(p.clone()),
+                    Some(p) if current.as_deref() != Some(p.as_str()) || cut_short => {
+                        Undo::Switch(p.clone())
+                    }
                     None if current.as_deref() == Some(ctx.plan.release.as_str()) => {
                         findings.push(failed(
                             &format!("undo {name}"),

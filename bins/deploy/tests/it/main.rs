@@ -4,6 +4,7 @@
 //! with and without a terminal.
 
 mod bluegreen;
+mod chaos;
 mod crash;
 mod database;
 mod hooks;

@@ -285,3 +285,40 @@ async fn secrets_in_failing_commands_and_undo_commands_stay_out_of_the_journal_a
         assert!(!all.contains(leak), "{leak} leaked: {all:.4000}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abort_killed_between_its_switch_back_and_the_end_of_the_restart_restarts_again() {
+    let site = Site::new("").await;
+    // The restart kills its deployer once per `kill-<release>` file, before the
+    // application serves the release (the step dies with its deployer, in its sleep).
+    site.edit(
+        r#"restart = "echo restart $SHIPGATE_RELEASE >> restarts.log""#,
+        r#"restart = "echo restart $SHIPGATE_RELEASE >> restarts.log; if [ -f kill-$SHIPGATE_RELEASE ]; then rm kill-$SHIPGATE_RELEASE; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5; fi; echo $SHIPGATE_RELEASE > served.tmp && mv served.tmp served""#,
+    );
+    site.deployed("v1").await;
+    std::fs::write(site.path().join("kill-v2"), "").unwrap();
+    let out = site
+        .run("staging", &["deploy", "--release", "v2"], &[])
+        .await;
+    assert_eq!(out.status.signal(), Some(9), "{}", text(&out));
+    // The abort switches back to v1 and is killed in v1's restart.
+    std::fs::write(site.path().join("kill-v1"), "").unwrap();
+    let out = site.run("staging", &["abort"], &[]).await;
+    assert_eq!(out.status.signal(), Some(9), "{}", text(&out));
+    assert_eq!(site.current().as_deref(), Some("v1"));
+    let served = || std::fs::read_to_string(site.path().join("served")).unwrap();
+    assert_eq!(served().trim(), "v1", "v1 served before the deployment");
+    // v2 never served (its restart was cut short): what serves now is v1's code as it
+    // was before; the cut-short restart of v1 must still be done again.
+    let out = site.run("staging", &["abort"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        site.log("restarts.log"),
+        ["restart v1", "restart v2", "restart v1", "restart v1"]
+    );
+    assert_eq!(served().trim(), "v1");
+    assert_eq!(
+        site.story("staging").last().map(String::as_str),
+        Some("finished:aborted")
+    );
+}
