@@ -186,6 +186,13 @@ pub(crate) enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Stop what a deployment kept for an instant rollback, once its time is up.
+    ///
+    /// With the nginx driver's scale_down_delay, the old slot keeps running after a
+    /// deployment so that a rollback is a switch back; the first deployment after the
+    /// delay stops it, or this does (run it from a timer). Exit 0 also when there is
+    /// nothing to stop yet.
+    Gc,
 }
 
 impl Command {

@@ -48,7 +48,9 @@ fn run(args: &Args) -> Result<Code, Failure> {
     logging.mask(redactor.clone());
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
-    if let Some(shown) = show::read_only(&args.command, &doc, &config, &base, &env, &redactor) {
+    if let Some(shown) =
+        show::read_only(&args.command, &doc, &config, &base, &env, &redactor, driver)
+    {
         return shown;
     }
     let (confirm, outputs) = args

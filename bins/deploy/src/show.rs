@@ -92,6 +92,7 @@ pub(crate) fn read_only(
     base: &Path,
     env: &str,
     redactor: &shipgate_report::Redactor,
+    driver: &dyn shipgate_deploy::Driver,
 ) -> Option<Result<Code, Failure>> {
     let state_dir = config.state_dir_for(base, env);
     Some(match command {
@@ -99,6 +100,7 @@ pub(crate) fn read_only(
         Command::History { json, all: false } => history(&state_dir, *json),
         Command::History { json, all: true } => history_all(&config.state_dir_for(base, ""), *json),
         Command::Unlock { yes } => unlock(&state_dir, *yes),
+        Command::Gc => gc(driver, &state_dir),
         Command::Approve { id } => crate::promote::approve(doc, &state_dir, env, id),
         _ => return None,
     })
@@ -198,6 +200,20 @@ pub(crate) fn unlock(state_dir: &Path, yes: bool) -> Result<Code, Failure> {
             s.id, s.release
         ),
         None => println!("nothing was locked"),
+    }
+    Ok(Code::Success)
+}
+
+fn gc(driver: &dyn shipgate_deploy::Driver, state_dir: &Path) -> Result<Code, Failure> {
+    let runtime = shipgate_cli::runtime(None)?;
+    let stopped = runtime
+        .block_on(shipgate_deploy::gc(driver, state_dir))
+        .map_err(failure)?;
+    if stopped.is_empty() {
+        println!("nothing to stop");
+    }
+    for s in stopped {
+        println!("stopped {s}");
     }
     Ok(Code::Success)
 }

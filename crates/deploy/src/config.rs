@@ -112,6 +112,29 @@ pub struct MigrationsConfig {
     /// The tracking table, when not the framework's default.
     #[serde(default)]
     pub table: Option<String>,
+    /// Where each release's files are, for a driver that keeps none on this machine
+    /// (nginx): a path with `{release}` in it (`builds/{release}`), relative to the
+    /// configuration's directory. Without it (or the host driver's release
+    /// directories) an application rollback cannot be compared, and is refused.
+    #[serde(default)]
+    pub releases: Option<String>,
+}
+
+impl MigrationsConfig {
+    /// Where `release`'s files are: the driver's own directory for it, else
+    /// [`releases`](Self::releases) filled in; none when neither is there.
+    pub fn release_files(
+        &self,
+        driver: &dyn crate::Driver,
+        base_dir: &std::path::Path,
+        release: &str,
+    ) -> Option<PathBuf> {
+        driver.release_dir(release).or_else(|| {
+            let template = self.releases.as_ref()?;
+            let dir = base_dir.join(template.replace("{release}", release));
+            dir.is_dir().then_some(dir)
+        })
+    }
 }
 
 impl DeployConfig {

@@ -69,6 +69,6 @@ pub use journal::{
 pub use lock::{Holder, Lock, LockState};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
 pub use run::{
-    Context, Operation, Outcome, abort, artifact_of, deploy, history, journals, latest,
+    Context, Operation, Outcome, abort, artifact_of, deploy, gc, history, journals, latest,
     latest_release, previous_release, resume, rollback_target, unlock,
 };

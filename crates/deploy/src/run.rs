@@ -113,7 +113,24 @@ impl Error {
 /// place (the journals say which).
 pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Result<String, Error> {
     if to == "previous" {
-        return previous_release(driver)?.ok_or_else(|| {
+        // The driver's own list, else the journals: the release the current one
+        // replaced (a slot stopped since is started again by the rollback).
+        let from_journals = || -> Result<Option<String>, Error> {
+            let Some(current) = driver.current()? else {
+                return Ok(None);
+            };
+            Ok(history(state_dir)?
+                .into_iter()
+                .rev()
+                .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
+                .and_then(|s| s.previous)
+                .filter(|p| *p != current))
+        };
+        let found = match previous_release(driver)? {
+            Some(p) => Some(p),
+            None => from_journals()?,
+        };
+        return found.ok_or_else(|| {
             Error::new(
                 ErrorKind::NothingToDo,
                 "there is no previous release to roll back to",
@@ -289,8 +306,40 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
         journal.append(Event::Promoted(p.clone()))?;
     }
     let mut findings = Vec::new();
+    // What an earlier deployment kept for an instant rollback and whose time is up.
+    match ctx.driver.gc().await {
+        Ok(stopped) if !stopped.is_empty() => {
+            let mut f = Finding::new("scale down", Phase::Deploy, Verdict::Pass);
+            f.message = format!(
+                "stopped what was kept for a rollback: {}",
+                stopped.join(", ")
+            );
+            findings.push(f);
+        }
+        Ok(_) => {}
+        Err(e) => findings.push(failed(
+            "scale down",
+            Duration::ZERO,
+            &shipgate_report::error_line(&e),
+        )),
+    }
     let ending = forward(ctx, &mut journal, &mut findings).await?;
     finish(ctx, journal, lock, ending, findings).await
+}
+
+/// Stops, under the lock, what earlier deployments kept for an instant rollback and
+/// whose time is up ([`Driver::gc`]); what was stopped. Refused while a deployment
+/// runs or waits for `resume`/`abort`.
+pub async fn gc(driver: &dyn Driver, state_dir: &Path) -> Result<Vec<String>, Error> {
+    let (lock, _stale) = Lock::acquire(state_dir)?;
+    if let Some((_, state)) = latest(state_dir)?
+        && state.interrupted()
+    {
+        return Err(interrupted(&state));
+    }
+    let stopped = driver.gc().await;
+    lock.release()?;
+    stopped
 }
 
 /// Finishes an interrupted deployment: steps that took effect are not run again (a

@@ -16,6 +16,7 @@ use crate::{Error, ErrorKind};
 /// them. Refuses otherwise (unless `force`).
 pub(crate) fn release(
     config: &DeployConfig,
+    base: &Path,
     driver: &dyn Driver,
     release: &str,
     backed_up: bool,
@@ -41,9 +42,18 @@ pub(crate) fn release(
         return Ok(None);
     };
     let framework = framework(&m.framework)?;
-    let (Some(now), Some(next)) = (driver.release_dir(&current), driver.candidate_dir(release))
-    else {
-        return Ok(None);
+    let next = driver
+        .candidate_dir(release)
+        .or_else(|| m.release_files(driver, base, release));
+    let (Some(now), Some(next)) = (m.release_files(driver, base, &current), next) else {
+        if force {
+            return Ok(None);
+        }
+        return Err(refuse(format!(
+            "the migrations cannot be compared: the {} driver keeps no files of {current} or {release} here \
+             (say where each release's files are with [deploy.migrations] releases = \"builds/{{release}}\")",
+            driver.name()
+        )));
     };
     let read = |dir: PathBuf| read_migrations(framework, &dir, &m.dir);
     let (known, incoming) = (read(now)?, read(next)?);
@@ -142,16 +152,48 @@ pub(crate) async fn rollback(
     let Some(current) = driver.current().map_err(unread)? else {
         return Ok(None);
     };
-    let (Some(now), Some(then)) = (driver.release_dir(&current), driver.release_dir(target)) else {
-        let mut f = Finding::new("migrations", Phase::Deploy, Outcome::Warn);
-        f.message = format!(
-            "not compared: the {} driver keeps no release directories here",
-            driver.name()
+    let now = m.release_files(driver, base, &current);
+    let then = m.release_files(driver, base, target);
+    // Without the target's files nothing says what it knows; without the serving
+    // release's, nothing says what it brought (unless the tracking table does). A
+    // guard that cannot compare refuses; only --force goes on.
+    let missing: Vec<&str> = [
+        (target, then.is_none()),
+        (current.as_str(), now.is_none() && m.url.is_none()),
+    ]
+    .into_iter()
+    .filter(|(_, gone)| *gone)
+    .map(|(r, _)| r)
+    .collect();
+    if !missing.is_empty() {
+        let why = format!(
+            "the migrations cannot be compared: the {} driver keeps no files of {} here{}",
+            driver.name(),
+            missing.join(" or "),
+            match &m.releases {
+                Some(t) => format!(" and [deploy.migrations] releases = {t:?} names no directory for it"),
+                None => " (say where each release's files are with [deploy.migrations] releases = \"builds/{release}\")".to_owned(),
+            }
         );
-        return Ok(Some(f));
-    };
+        if policy == Policy::Forced {
+            let mut f = Finding::new("migrations", Phase::Deploy, Outcome::Warn);
+            f.message = format!("--force: {why}");
+            return Ok(Some(f));
+        }
+        return Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "rollback to {target}: {why}; pass --force to roll back without comparing. nothing was changed"
+            ),
+        ));
+    }
+    let then = then.expect("checked above");
     let read = |dir: PathBuf| read_migrations(framework, &dir, &m.dir);
-    let (serving, known) = (read(now)?, read(then.clone())?);
+    let serving = match now {
+        Some(now) => read(now)?,
+        None => Vec::new(),
+    };
+    let known = read(then.clone())?;
     // What the database has that the target does not know: its tracking table, when
     // `url` is given; else the serving release's files the target lacks.
     let ahead: Vec<String> = match &m.url {
@@ -276,4 +318,113 @@ pub(crate) async fn rollback(
             blocking.join("\n")
         ),
     ))
+}
+
+/// Before a database rollback: a backup holds the schema of the release that served
+/// when it was taken. When another release serves now, and it brought migrations that
+/// one lacks ([`DeployConfig::migrations`]), restoring the database alone would leave
+/// it on an older schema than its code needs: refused (unless `force`), offering
+/// `rollback full`. When that cannot be told, the report says so.
+pub(crate) fn database(
+    config: &DeployConfig,
+    base: &Path,
+    env: &str,
+    driver: &dyn Driver,
+    chosen: Option<&str>,
+    force: bool,
+) -> Result<Option<Finding>, Error> {
+    let Some(b) = &config.backup else {
+        return Ok(None);
+    };
+    let all = shipgate_deploy::backup::list(b, base).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Refused,
+            "cannot list the backups; nothing was changed",
+            e,
+        )
+    })?;
+    let Some((_, m)) = all
+        .iter()
+        .rev()
+        .find(|(_, m)| m.environment == env && chosen.is_none_or(|c| c == m.id))
+    else {
+        // The restore step says there is none.
+        return Ok(None);
+    };
+    let Some(current) = driver.current().map_err(unread)? else {
+        return Ok(None);
+    };
+    let schema_of = m.previous_release.as_deref();
+    let mut f = Finding::new("schema", Phase::Deploy, Outcome::Pass);
+    if schema_of == Some(current.as_str()) {
+        f.message = format!(
+            "backup {} was taken while {current} served: its schema is the one {current} runs on",
+            m.id
+        );
+        return Ok(Some(f));
+    }
+    let then = schema_of.unwrap_or("no release");
+    let full = match schema_of {
+        Some(r) => format!("`shipgate-deploy rollback full --to {r} --backup {}`", m.id),
+        None => "a deployment of a release that runs on it".to_owned(),
+    };
+    let newer: Option<Vec<String>> = config.migrations.as_ref().and_then(|mc| {
+        let framework = framework(&mc.framework).ok()?;
+        let read = |r: &str| {
+            mc.release_files(driver, base, r)
+                .and_then(|dir| read_migrations(framework, &dir, &mc.dir).ok())
+        };
+        let serving = read(&current)?;
+        let known = match schema_of {
+            Some(r) => read(r)?,
+            None => Vec::new(),
+        };
+        Some(
+            serving
+                .into_iter()
+                .filter(|n| !known.iter().any(|k| k.id == n.id))
+                .map(|n| n.id)
+                .collect(),
+        )
+    });
+    match newer {
+        Some(newer) if newer.is_empty() => {
+            f.message = format!(
+                "backup {} holds {then}'s schema, and {current}, serving now, brought no migration {then} lacks",
+                m.id
+            );
+            Ok(Some(f))
+        }
+        Some(newer) if !force => Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "rollback database: backup {} holds the schema of {then} (it was taken before {} was deployed), \
+                 but {current} serves now and needs migrations it lacks ({}): restored alone, {current} would run on \
+                 an older schema than its code expects.\nchoices:\n  - {full}: the application goes back with the database;\n  \
+                 - `--force`: restore the database and leave {current} serving.\nnothing was changed",
+                m.id,
+                m.release,
+                newer.join(", ")
+            ),
+        )),
+        Some(newer) => {
+            f.outcome = Outcome::Warn;
+            f.message = format!(
+                "--force: {current} keeps serving on backup {}'s older schema ({then}'s), without migrations {}",
+                m.id,
+                newer.join(", ")
+            );
+            Ok(Some(f))
+        }
+        None => {
+            f.outcome = Outcome::Warn;
+            f.message = format!(
+                "backup {} holds the schema of {then} (it was taken before {} was deployed), and {current} serves: \
+                 if {current} changed the schema since, it will fail on the restored database; {full} returns \
+                 the application with it ([deploy.migrations] lets this be checked before anything changes)",
+                m.id, m.release
+            );
+            Ok(Some(f))
+        }
+    }
 }

@@ -216,9 +216,15 @@ pub async fn prepare(
             };
             guard::rollback(config, base, env, driver, &release, policy).await?
         }
+        Intent::Rollback {
+            of: RollbackOf::Database,
+            backup,
+            force,
+            ..
+        } => guard::database(config, base, env, driver, backup.as_deref(), *force)?,
         Intent::Deploy { .. } if plan.protected => {
             let backed_up = config.backup.is_some() && !skip.iter().any(|s| s == "backup");
-            guard::release(config, driver, &release, backed_up, force)?
+            guard::release(config, base, driver, &release, backed_up, force)?
         }
         _ => None,
     };

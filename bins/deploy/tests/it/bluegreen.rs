@@ -110,29 +110,39 @@ fn load(url: String, run: Duration, seen: Seen, start: Instant) -> Plan {
     .with_graceful_stop(Duration::from_secs(5))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn blue_green_switch_and_rollback_under_load_fail_no_request() {
-    let app = demo_app();
-    let site = tempfile::tempdir().unwrap();
-    let (blue, green) = (free_port(), free_port());
-    let upstream = site.path().join("upstream.conf");
-    std::fs::write(
-        &upstream,
-        format!("upstream app {{ server 127.0.0.1:{blue}; }}\n"),
-    )
-    .unwrap();
-    let nginx = Nginx::builder()
-        .master_process()
-        .http_config(&format!("include {};", upstream.display()))
-        .server_config("location / { proxy_pass http://app; }")
-        .start()
+/// A project deployed blue-green behind a real nginx: slots of the demo app on two
+/// ports, the health step asserting the release that answers through nginx.
+pub(crate) struct BlueGreen {
+    pub(crate) site: tempfile::TempDir,
+    pub(crate) nginx: Nginx,
+    pub(crate) slots: SlotProcesses,
+}
+
+impl BlueGreen {
+    /// `extra` is appended to `[deploy]`; `driver_extra` to `[deploy.driver]`.
+    pub(crate) fn start(extra: &str, driver_extra: &str) -> Self {
+        let app = demo_app();
+        let site = tempfile::tempdir().unwrap();
+        let (blue, green) = (free_port(), free_port());
+        let upstream = site.path().join("upstream.conf");
+        std::fs::write(
+            &upstream,
+            format!("upstream app {{ server 127.0.0.1:{blue}; }}\n"),
+        )
         .unwrap();
-    let slots = SlotProcesses::new(site.path().join("shipgate-slots.json"));
-    let config = format!(
-        r#"
+        let nginx = Nginx::builder()
+            .master_process()
+            .http_config(&format!("include {};", upstream.display()))
+            .server_config("location / { proxy_pass http://app; }")
+            .start()
+            .unwrap();
+        let slots = SlotProcesses::new(site.path().join("shipgate-slots.json"));
+        let config = format!(
+            r#"
 [environments.staging]
 [deploy]
 state_dir = "state"
+{extra}
 [deploy.driver]
 type = "nginx"
 upstream = "upstream.conf"
@@ -141,32 +151,63 @@ pid_file = "{pid_file}"
 start = "exec {app} --listen 127.0.0.1:$SHIPGATE_PORT --app-version $SHIPGATE_RELEASE"
 blue = {blue}
 green = {green}
+{driver_extra}
 [deploy.health]
 url = "{url}/health"
 assert = ['header x-app-version == "{{{{release}}}}"']
 timeout = "10s"
 interval = "20ms"
 "#,
-        pid = nginx.pid(),
-        pid_file = nginx.dir().join("nginx.pid").display(),
-        app = app.display(),
-        url = nginx.url(),
-    );
-    std::fs::write(site.path().join("shipgate.toml"), config).unwrap();
+            pid = nginx.pid(),
+            pid_file = nginx.dir().join("nginx.pid").display(),
+            app = app.display(),
+            url = nginx.url(),
+        );
+        std::fs::write(site.path().join("shipgate.toml"), config).unwrap();
+        Self { site, nginx, slots }
+    }
+
+    /// `shipgate-deploy --env staging ARGS`, and how long it took.
+    pub(crate) async fn run(&self, args: &[&str]) -> (std::process::Output, Duration) {
+        let started = Instant::now();
+        let out = tokio::process::Command::new(BIN)
+            .current_dir(self.site.path())
+            .args(["--env", "staging"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        (out, started.elapsed())
+    }
+
+    /// The version nginx answers with now.
+    pub(crate) async fn serving(&self) -> String {
+        let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
+        let request = http::Request::get(format!("{}/health", self.nginx.url()))
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let mut session = shipgate_http::Session::new(&client);
+        let r = session.send(&request).await.unwrap();
+        r.header("x-app-version").unwrap_or("?").to_owned()
+    }
+
+    /// Asserts no slot process outlives the test.
+    pub(crate) fn stop(self) {
+        let pids = self.slots.pids();
+        assert!(!pids.is_empty(), "the deployments started slot processes");
+        drop(self.slots);
+        let left = shipgate_testkit::running_after_wait(&pids);
+        assert!(left.is_empty(), "slot processes {left:?} outlived the test");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blue_green_switch_and_rollback_under_load_fail_no_request() {
+    let bg = BlueGreen::start("", "");
     let deploy = |args: Vec<&'static str>| {
-        let dir = site.path().to_owned();
-        async move {
-            let started = Instant::now();
-            let out = tokio::process::Command::new(BIN)
-                .current_dir(dir)
-                .args(["--env", "staging"])
-                .args(args)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .await
-                .unwrap();
-            (out, started.elapsed())
-        }
+        let bg = &bg;
+        async move { bg.run(&args).await }
     };
     let (out, _) = deploy(vec!["deploy", "--release", "v1", "--version", "1.0.0"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -175,7 +216,7 @@ interval = "20ms"
     let seen = Seen::new();
     let start = Instant::now();
     let plan = load(
-        format!("{}/health", nginx.url()),
+        format!("{}/health", bg.nginx.url()),
         Duration::from_secs(6),
         seen.clone(),
         start,
@@ -229,9 +270,5 @@ interval = "20ms"
     );
     assert_eq!(version_at(rolled_back, Duration::MAX), ["v1"]);
     // The slots stop with the test: nothing it started outlives it.
-    let pids = slots.pids();
-    assert!(!pids.is_empty(), "the deployments started slot processes");
-    drop(slots);
-    let left = shipgate_testkit::running_after_wait(&pids);
-    assert!(left.is_empty(), "slot processes {left:?} outlived the test");
+    bg.stop();
 }

@@ -10,6 +10,7 @@ mod database;
 mod hooks;
 mod lock;
 mod migrations;
+mod nginx;
 mod promote;
 mod protected;
 mod undo;

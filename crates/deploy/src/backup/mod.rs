@@ -163,7 +163,8 @@ async fn take_into(
         std::fs::File::open(&path)
             .and_then(|f| f.sync_all())
             .map_err(|e| io("sync", &path, e))?;
-        let tables = db::verify(item, &path, timeout).await?;
+        let first = meta.previous_release.is_none();
+        let tables = db::verify(item, &path, timeout, first).await?;
         let (size, sha256) = digest(&path)?;
         items.push(ManifestItem {
             name: item.name.clone(),
@@ -228,7 +229,7 @@ pub async fn verify(
             ));
         }
         let item = item_for(config, entry)?;
-        db::verify(item, &path, timeout).await?;
+        db::verify(item, &path, timeout, manifest.previous_release.is_none()).await?;
     }
     Ok(manifest)
 }

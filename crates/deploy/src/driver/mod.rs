@@ -58,6 +58,14 @@ pub trait Driver: Send + Sync {
     /// Removes releases beyond the driver's retention, never `keep` (the current and
     /// the previous release, which a rollback needs). Returns what was removed.
     fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>>;
+
+    /// Stops what an earlier deployment kept for an instant rollback once its time is
+    /// up (the nginx driver's old slot after `scale_down_delay`). Returns what was
+    /// stopped. Called under the lock: before a deployment, and by
+    /// `shipgate-deploy gc`.
+    fn gc<'a>(&'a self) -> DriverFuture<'a, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// The driver `[deploy.driver]` configures; relative paths from `base_dir`.

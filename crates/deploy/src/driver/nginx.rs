@@ -4,8 +4,10 @@
 //! own port (no traffic goes to it yet); `switch` rewrites the upstream file (a new
 //! file renamed over the old) and reloads nginx gracefully, so connections in flight
 //! finish on the old workers; the old slot keeps running, so a rollback is a switch
-//! back, until `scale_down_delay` after a successful deployment or until the next
-//! deployment takes its slot.
+//! back, until the next deployment takes its slot, or, with `scale_down_delay`, until
+//! the first operation after that delay ([`Driver::gc`]: a later deployment, or
+//! `shipgate-deploy gc` from a timer). Nothing waits for the delay: the deployment
+//! ends, and releases its lock, when the switch is done.
 //!
 //! Which release runs in which slot (and its pid) is kept beside the upstream file in
 //! `shipgate-slots.json`; which slot serves is what the upstream file says.
@@ -35,6 +37,20 @@ pub struct Nginx {
 struct Slots {
     blue: Option<Running>,
     green: Option<Running>,
+    /// The old slot a successful deployment keeps for an instant rollback, and when
+    /// it is due to stop (`scale_down_delay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retire: Option<Retire>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Retire {
+    /// `blue` or `green`.
+    slot: String,
+    /// The process it runs (a slot restarted since is not this one).
+    pid: i32,
+    /// Due at, in seconds since the Unix epoch.
+    due: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,8 +443,8 @@ impl Driver for Nginx {
             let Some(delay) = self.config.scale_down_delay else {
                 return Ok(Vec::new());
             };
-            // tidy: Argo's scaleDownDelay, the old slot kept for an instant rollback
-            tokio::time::sleep(delay).await;
+            // Argo's scaleDownDelay: the old slot is kept for an instant rollback and
+            // stopped by the first operation after the delay; none waits for it.
             let mut slots = self.slots()?;
             let Some(live) = self.live()? else {
                 return Ok(Vec::new());
@@ -436,14 +452,62 @@ impl Driver for Nginx {
             let Some(old) = slots.get(live.other()).cloned() else {
                 return Ok(Vec::new());
             };
-            stop(old.pid).await;
-            slots.set(live.other(), None);
+            slots.retire = Some(Retire {
+                slot: live.other().name().to_owned(),
+                pid: old.pid,
+                due: unix_now() + delay.as_secs(),
+            });
             self.save(&slots)?;
+            if delay.is_zero() {
+                return self.gc().await;
+            }
             Ok(vec![format!(
-                "{} (the {} slot, stopped)",
+                "{} (the {} slot) kept for an instant rollback for {}; stopped by the first operation after that, or `shipgate-deploy gc`",
                 old.release,
-                live.other().name()
+                live.other().name(),
+                humantime::format_duration(delay)
             )])
         })
     }
+
+    fn gc<'a>(&'a self) -> DriverFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let mut slots = self.slots()?;
+            let Some(retire) = slots.retire.clone() else {
+                return Ok(Vec::new());
+            };
+            if retire.due > unix_now() {
+                return Ok(Vec::new());
+            }
+            let live = self.live()?;
+            let slot = [Slot::Blue, Slot::Green]
+                .into_iter()
+                .find(|s| s.name() == retire.slot);
+            let mut stopped = Vec::new();
+            // Only the very process kept back, and only while it serves nothing (a
+            // rollback to it since made it live again).
+            if let Some(slot) = slot
+                && live != Some(slot)
+                && let Some(old) = slots.get(slot).cloned()
+                && old.pid == retire.pid
+            {
+                stop(old.pid).await;
+                slots.set(slot, None);
+                stopped.push(format!(
+                    "{} (the {} slot, stopped)",
+                    old.release,
+                    slot.name()
+                ));
+            }
+            slots.retire = None;
+            self.save(&slots)?;
+            Ok(stopped)
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
