@@ -133,6 +133,9 @@ fn print_history(all: &[shipgate_deploy::State], json: bool) {
         println!("{:#}", serde_json::Value::Array(list));
         return;
     }
+    if all.is_empty() {
+        println!("no deployment yet");
+    }
     for s in all {
         let ending = s.ending.map_or("interrupted", Ending::as_str);
         let commit = s
@@ -189,6 +192,10 @@ pub(crate) fn unlock(state_dir: &Path, yes: bool) -> Result<Code, Failure> {
     if !yes {
         let lock = shipgate_deploy::Lock::inspect(state_dir).map_err(failure)?;
         println!("lock: {lock}");
+        if matches!(lock, shipgate_deploy::LockState::Free) {
+            println!("nothing to release");
+            return Ok(Code::Success);
+        }
         println!(
             "run again with --yes to release it (the interrupted deployment ends \"abandoned\")"
         );

@@ -88,4 +88,38 @@ async fn a_stale_lock_is_reported_and_released_by_unlock() {
     assert_eq!(site.count("migrations.log", "unmigrate v2"), 0);
     site.deployed("v3").await;
     assert_eq!(site.current().as_deref(), Some("v3"));
+
+    // Nothing held: nothing to release, and no --yes offered.
+    let out = site.run("staging", &["unlock"], &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("nothing to release"), "{stdout}");
+    assert!(!stdout.contains("--yes"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployer_killed_creating_its_journal_did_nothing_and_history_says_when_there_is_none() {
+    let site = Site::new("").await;
+    let out = site.run("staging", &["history"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no deployment yet"));
+    site.deployed("v1").await;
+    // Killed between creating its journal and writing the first line.
+    let empty = site
+        .path()
+        .join("state/staging/deployments/20991231T000000000Z-v2.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = site.run("staging", &["status"], &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("deployment") && stdout.contains("of v1: ended deployed"),
+        "{stdout}"
+    );
+    let out = site.run("staging", &["resume"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not interrupted"));
+    site.deployed("v3").await;
+    assert!(
+        !empty.exists(),
+        "the journal of a deployment that never began is removed"
+    );
 }
