@@ -48,11 +48,13 @@ mod config;
 mod driver;
 mod error;
 pub mod failpoint;
+mod history;
 mod journal;
 mod leftovers;
 mod lock;
 mod plan;
 mod run;
+mod state;
 mod step;
 mod undo;
 
@@ -62,13 +64,13 @@ pub use config::{
 };
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
+pub use history::{
+    artifact_of, history, journals, latest, latest_release, previous_release, rollback_target,
+};
 pub use journal::{
-    Acting, Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, State,
-    StepState, read as read_journal,
+    Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, read as read_journal,
 };
 pub use lock::{Holder, Lock, LockState};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
-pub use run::{
-    Context, Operation, Outcome, abort, artifact_of, deploy, gc, history, journals, latest,
-    latest_release, previous_release, resume, rollback_target, unlock,
-};
+pub use run::{Context, Operation, Outcome, abort, deploy, gc, resume, unlock};
+pub use state::{Acting, State, StepState};

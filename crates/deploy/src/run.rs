@@ -9,9 +9,11 @@ use shipgate_report::{Finding, Outcome as Verdict, Phase};
 use tracing::Instrument as _;
 
 use crate::driver::Driver;
-use crate::journal::{Effect, Ending, Event, Journal, State, StepState};
+use crate::history::{latest, remove_unbegun};
+use crate::journal::{Effect, Ending, Event, Journal};
 use crate::lock::{Holder, Lock};
 use crate::plan::{Plan, StepKind};
+use crate::state::{State, StepState};
 use crate::step::act;
 use crate::undo::{Undone, rolled_back, undo_all};
 use crate::{Error, ErrorKind};
@@ -105,147 +107,6 @@ impl Error {
                 | ErrorKind::Unconfirmed
         )
     }
-}
-
-/// The release `to` names: `previous` is the one before the current release; a
-/// release the driver has is itself; otherwise `to` is a version, and its release is
-/// the one the environment's newest successful deployment of that version put in
-/// place (the journals say which).
-pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Result<String, Error> {
-    if to == "previous" {
-        // The driver's own list, else the journals: the release the current one
-        // replaced (a slot stopped since is started again by the rollback).
-        let from_journals = || -> Result<Option<String>, Error> {
-            let Some(current) = driver.current()? else {
-                return Ok(None);
-            };
-            Ok(history(state_dir)?
-                .into_iter()
-                .rev()
-                .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
-                .and_then(|s| s.previous)
-                .filter(|p| *p != current))
-        };
-        let found = match previous_release(driver)? {
-            Some(p) => Some(p),
-            None => from_journals()?,
-        };
-        return found.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NothingToDo,
-                "there is no previous release to roll back to",
-            )
-        });
-    }
-    if driver.releases()?.iter().any(|r| r == to) {
-        return Ok(to.to_owned());
-    }
-    let all = history(state_dir)?;
-    if let Some(s) = all
-        .iter()
-        .rev()
-        .find(|s| s.artifact.version == to && s.ending == Some(Ending::Deployed))
-    {
-        return Ok(s.release.clone());
-    }
-    if all.iter().any(|s| s.release == to) {
-        // A release the environment ran whose files the driver no longer lists: the
-        // driver says whether it can bring it back.
-        return Ok(to.to_owned());
-    }
-    let mut known: Vec<&str> = all
-        .iter()
-        .filter(|s| s.ending == Some(Ending::Deployed))
-        .map(|s| s.artifact.version.as_str())
-        .collect();
-    known.sort_unstable();
-    known.dedup();
-    Err(Error::new(
-        ErrorKind::Config,
-        format!(
-            "{to:?} is neither a release in place ({}) nor a version deployed here ({}); nothing was changed",
-            driver.releases()?.join(", "),
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
-        ),
-    ))
-}
-
-/// The artifact the environment's newest successful deployment of `release` recorded
-/// (a rollback journals the version it returns to); just the release id when none did.
-pub fn artifact_of(state_dir: &Path, release: &str) -> Result<crate::Artifact, Error> {
-    Ok(history(state_dir)?
-        .into_iter()
-        .rev()
-        .find(|s| s.release == release && s.ending == Some(Ending::Deployed))
-        .map_or_else(|| crate::Artifact::version(release), |s| s.artifact))
-}
-
-/// The release of the environment's latest deployment (what resume and abort act on).
-pub fn latest_release(state_dir: &Path) -> Result<String, Error> {
-    match latest(state_dir)? {
-        Some((_, s)) => Ok(s.release),
-        None => Err(Error::new(
-            ErrorKind::NothingToDo,
-            "the environment has no deployment to take over",
-        )),
-    }
-}
-
-/// The journals of an environment, oldest first.
-pub fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let dir = state_dir.join("deployments");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::state("list", &dir, e)),
-    };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
-/// Every past and current deployment of the environment, oldest first. A journal
-/// without its first line (its deployer was killed as it created it) is a deployment
-/// that never began, and is left out.
-pub fn history(state_dir: &Path) -> Result<Vec<State>, Error> {
-    let mut out = Vec::new();
-    for path in journals(state_dir)? {
-        let records = crate::journal::read(&path)?;
-        if !records.is_empty() {
-            out.push(State::of(&records));
-        }
-    }
-    Ok(out)
-}
-
-/// The latest deployment that began, if any.
-pub fn latest(state_dir: &Path) -> Result<Option<(PathBuf, State)>, Error> {
-    for path in journals(state_dir)?.into_iter().rev() {
-        let records = crate::journal::read(&path)?;
-        if !records.is_empty() {
-            return Ok(Some((path, State::of(&records))));
-        }
-    }
-    Ok(None)
-}
-
-/// Removes the journals of deployments that never began (no first line): their
-/// deployer died before it did anything. Only under the lock.
-fn remove_unbegun(state_dir: &Path) -> Result<(), Error> {
-    for path in journals(state_dir)? {
-        if crate::journal::read(&path)?.is_empty() {
-            std::fs::remove_file(&path).map_err(|e| Error::state("remove", &path, e))?;
-        }
-    }
-    Ok(())
 }
 
 fn refuse_unconfirmed(ctx: &Context<'_>, what: &str) -> Result<(), Error> {
@@ -386,19 +247,6 @@ pub fn unlock(state_dir: &Path) -> Result<Option<State>, Error> {
     }
     lock.release()?;
     Ok(ended)
-}
-
-/// The release before the one serving now, as the driver lists them.
-pub fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
-    let current = driver.current()?;
-    let releases = driver.releases()?;
-    let Some(current) = current else {
-        return Ok(None);
-    };
-    let at = releases.iter().position(|r| *r == current);
-    Ok(at
-        .and_then(|i| i.checked_sub(1))
-        .map(|i| releases[i].clone()))
 }
 
 /// The deployer's session id, which its steps' processes share.

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use shipgate_report::{Finding, Outcome as Verdict, Phase};
 
 use crate::Error;
-use crate::journal::{Effect, Ending, Event, Journal, StepState};
+use crate::journal::{Effect, Ending, Event, Journal};
 use crate::plan::StepKind;
 use crate::run::{Context, failed};
+use crate::state::StepState;
 use crate::step::{check_restored, run_command, switch};
 
 /// After a failed step: `RolledBack` when what had changed was undone and the restored

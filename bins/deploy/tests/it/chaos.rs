@@ -66,6 +66,7 @@ async fn killed_after(site: &Site, args: &[&str], after: Duration) -> bool {
             assert!(status.code().is_some(), "{status:?}");
             false
         }
+        // tidy: the random instant of the kill is what is under test
         () = tokio::time::sleep(after) => {
             let _ = child.start_kill();
             child.wait().await.unwrap().signal() == Some(9)

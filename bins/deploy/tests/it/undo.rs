@@ -53,6 +53,7 @@ async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
         if cond() {
             return true;
         }
+        // tidy: polling /proc for processes that are not ours, with a deadline
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cond()
@@ -190,6 +191,7 @@ async fn a_killed_deployers_step_processes_die_with_it_and_resume_or_abort_stops
         assert!(stdout.contains("stopped 1 process(es)"), "{then}: {stdout}");
         assert_eq!(step_processes(&site), Vec::<String>::new(), "{then}");
         let beaten = std::fs::read_to_string(&beats).unwrap().len();
+        // tidy: ten of the worker's beats: a worker still running would have written
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             std::fs::read_to_string(&beats).unwrap().len(),
