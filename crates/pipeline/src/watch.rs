@@ -82,6 +82,15 @@ impl WatchSetup {
         )
     }
 
+    /// When the environment's latest deployment (or rollback) ended, as its journal
+    /// says.
+    pub fn deployed_at(&self) -> Option<std::time::SystemTime> {
+        let d = self.deploy.as_ref()?;
+        let (_, latest) =
+            shipgate_deploy::latest(&d.state_dir_for(&self.base, &self.environment)).ok()??;
+        humantime::parse_rfc3339_weak(latest.ended_at.as_deref()?).ok()
+    }
+
     /// The release serving now, as `[deploy]`'s driver says.
     pub fn serving(&self) -> Option<String> {
         let d = self.deploy.as_ref()?;
@@ -170,6 +179,7 @@ impl WatchSetup {
             mute: mute.as_ref().map(|m| m as &dyn shipgate_watch::Mute),
             history,
             state_file: Some(self.state_file()),
+            deployed_at: self.deployed_at(),
             cancel,
             metrics,
         };

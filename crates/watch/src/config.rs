@@ -61,6 +61,39 @@ fn ten_mib() -> u64 {
 fn one() -> u32 {
     1
 }
+fn five_percent() -> f64 {
+    0.05
+}
+
+/// `"5%"`, or a fraction from 0 to 1.
+fn share<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Number(f64),
+    }
+    let value = match Given::deserialize(d)? {
+        Given::Number(n) => n,
+        Given::Text(t) => {
+            let Some(n) = t.trim().strip_suffix('%') else {
+                return Err(serde::de::Error::custom(format!(
+                    "{t:?}: write a percentage (\"5%\") or a fraction from 0 to 1"
+                )));
+            };
+            n.trim()
+                .parse::<f64>()
+                .map_err(|_| serde::de::Error::custom(format!("{t:?}: not a percentage")))?
+                / 100.0
+        }
+    };
+    if !(0.0..=1.0).contains(&value) {
+        return Err(serde::de::Error::custom(format!(
+            "{value}: a share lies between 0 (no sample may lack data) and 100%"
+        )));
+    }
+    Ok(value)
+}
 
 /// The whole `[watch]` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +121,11 @@ pub struct WatchConfig {
     /// Where the watcher serves its own `/metrics` (`127.0.0.1:9464`), for Prometheus.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// The share of a rule's samples in a window that may lack data, as `"5%"` or a
+    /// fraction (`0.05`): a window in which any rule had more missing is inconclusive,
+    /// never passed. Default 5% (of 15 samples, none; of 60, three).
+    #[serde(default = "five_percent", deserialize_with = "share")]
+    pub max_missing: f64,
     /// Where the data comes from, by name.
     pub sources: BTreeMap<String, SourceConfig>,
     /// The rules, evaluated on every sample of their source.

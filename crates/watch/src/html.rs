@@ -40,6 +40,7 @@ impl Window {
             Verdict::Passed => ("PASSED", RESOLVED),
             Verdict::Failed => ("FAILED", CRITICAL),
             Verdict::Inconclusive => ("INCONCLUSIVE", WARNING),
+            Verdict::Interrupted => ("INTERRUPTED", WARNING),
         };
         let mut out = String::new();
         let _ = write!(

@@ -62,8 +62,13 @@ pub struct Watch<'a> {
     pub mute: Option<&'a dyn Mute>,
     /// Every sample and transition.
     pub history: Option<History>,
-    /// Where the status is written (and alert states read back from on start).
+    /// Where the status is written; a continuous watch (no length) also reads alert
+    /// states back from it on start. A window over a deployment never does: it
+    /// judges its release from a clean slate.
     pub state_file: Option<PathBuf>,
+    /// When the environment's latest deployment ended: a continuous watch does not
+    /// restore alert states saved before it (they were about another release).
+    pub deployed_at: Option<SystemTime>,
     /// Stops the watch early (SIGTERM, Ctrl-C).
     pub cancel: CancellationToken,
     /// Serves the watcher's own `/metrics` here while it runs.
@@ -84,13 +89,30 @@ impl Watch<'_> {
             .map(|(name, s)| Arc::new(Source::new(name, s, self.config)))
             .collect();
         let mut eval = Evaluator::new(self.config);
-        if let Some(path) = &self.state_file
+        if length.is_none()
+            && let Some(path) = &self.state_file
             && let Some(saved) = Status::read(path)?
         {
-            tracing::info!(path = %path.display(), "alert states restored");
-            eval.restore(saved.alerts());
+            let written = crate::time::rfc3339(saved.updated_at);
+            match self.deployed_at {
+                Some(deployed) if deployed > saved.updated_at => tracing::warn!(
+                    path = %path.display(),
+                    "alert states not restored: written at {written}, before the deployment that ended at {}; the rules judge the release serving now from a clean slate",
+                    crate::time::rfc3339(deployed)
+                ),
+                _ => {
+                    let firing = if saved.firing.is_empty() {
+                        "none firing".to_owned()
+                    } else {
+                        format!("firing: {}", saved.firing.join(", "))
+                    };
+                    tracing::warn!(path = %path.display(), "alert states restored from {written} ({firing})");
+                    eval.restore(saved.alerts());
+                }
+            }
         }
         let mut window = Window::new(&self.environment, started_wall);
+        window.max_missing = self.config.max_missing;
         let metrics = crate::metrics::Shared::default();
         let stop_serving = self.cancel.child_token();
         if let Some(listener) = self.metrics.take() {
@@ -107,7 +129,13 @@ impl Watch<'_> {
             let due_at = next.iter().min().copied().unwrap_or(start);
             let wake = deadline.map_or(due_at, |d| due_at.min(d));
             tokio::select! {
-                () = self.cancel.cancelled() => break,
+                () = self.cancel.cancelled() => {
+                    // A window stopped before its length has not seen what it is for.
+                    if deadline.is_some_and(|d| Instant::now() < d) {
+                        window.interrupted = length;
+                    }
+                    break;
+                }
                 () = tokio::time::sleep_until(wake) => {}
             }
             let now = Instant::now();

@@ -12,24 +12,29 @@ use crate::config::Action;
 use crate::evaluate::{Change, Evaluator, RuleStats};
 use crate::sample::Reading;
 
-/// How a window ended.
+/// How a window ended. Only [`Verdict::Passed`] lets a promotion through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every rule had data and no rollback rule fired.
+    /// It ran its whole length, every rule had data in all but `max_missing` of its
+    /// samples, and no rollback rule fired.
     Passed,
     /// A rollback rule fired (and the rollback was attempted).
     Failed,
-    /// Some rule never had data: nothing proves the release healthy.
+    /// Some rule lacked data in more than `max_missing` of its samples: nothing proves
+    /// the release healthy.
     Inconclusive,
+    /// It was stopped (SIGTERM, Ctrl-C) before its length: it saw too little to pass.
+    Interrupted,
 }
 
 impl Verdict {
-    /// `passed`, `failed`, `inconclusive`.
+    /// `passed`, `failed`, `inconclusive`, `interrupted`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Passed => "passed",
             Verdict::Failed => "failed",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::Interrupted => "interrupted",
         }
     }
 }
@@ -90,6 +95,10 @@ pub struct Window {
     pub deliveries: Vec<DeliveryRecord>,
     /// Per rule, the value of its most severe level's field at each sample (none: no data).
     pub series: std::collections::BTreeMap<String, Vec<(SystemTime, Option<f64>)>>,
+    /// The length it was to run, when it was stopped before it.
+    pub interrupted: Option<std::time::Duration>,
+    /// The share of a rule's samples that may lack data (`[watch] max_missing`).
+    pub max_missing: f64,
 }
 
 /// One channel's delivery during the window.
@@ -114,6 +123,8 @@ impl Window {
             rules: Vec::new(),
             deliveries: Vec::new(),
             series: std::collections::BTreeMap::new(),
+            interrupted: None,
+            max_missing: 0.0,
         }
     }
 
@@ -148,22 +159,33 @@ impl Window {
             .collect();
     }
 
-    /// The verdict: a rollback wins, then missing data, then passed.
+    /// The verdict: a rollback wins, then an interruption, then missing data, then
+    /// passed.
     pub fn verdict(&self) -> Verdict {
         if self.rollback.is_some() || self.changes.iter().any(|c| c.rollback) {
             Verdict::Failed
-        } else if self.rules.iter().any(|r| r.stats.with_data == 0) {
+        } else if self.interrupted.is_some() {
+            Verdict::Interrupted
+        } else if !self.without_data().is_empty() {
             Verdict::Inconclusive
         } else {
             Verdict::Passed
         }
     }
 
-    /// The rules that never had data.
+    /// Whether a rule's samples had too little data: none at all, or more missing
+    /// than `max_missing` allows.
+    fn lacks_data(&self, stats: &RuleStats) -> bool {
+        let allowed = (self.max_missing * stats.samples as f64).floor() as u64;
+        stats.with_data == 0 || stats.no_data > allowed
+    }
+
+    /// The rules that lacked data (none at all, or more than `max_missing` of their
+    /// samples).
     pub fn without_data(&self) -> Vec<&str> {
         self.rules
             .iter()
-            .filter(|r| r.stats.with_data == 0)
+            .filter(|r| self.lacks_data(&r.stats))
             .map(|r| r.name.as_str())
             .collect()
     }
@@ -193,6 +215,17 @@ impl Window {
                         "no data in {} sample(s): {}",
                         r.stats.samples,
                         last_reason(&r.stats).unwrap_or("the source was never sampled")
+                    ),
+                )
+            } else if self.lacks_data(&r.stats) {
+                (
+                    Outcome::Error,
+                    format!(
+                        "no data in {} of {} sample(s), more than the {}% allowed{}",
+                        r.stats.no_data,
+                        r.stats.samples,
+                        self.max_missing * 100.0,
+                        last_reason(&r.stats).map_or_else(String::new, |w| format!(": {w}"))
                     ),
                 )
             } else if fired.is_empty() {
@@ -244,25 +277,41 @@ impl Window {
         let outcome = match verdict {
             Verdict::Passed => Outcome::Pass,
             Verdict::Failed => Outcome::Fail,
-            Verdict::Inconclusive => Outcome::Error,
+            Verdict::Inconclusive | Verdict::Interrupted => Outcome::Error,
         };
+        let (samples, missing) = self.rules.iter().fold((0, 0), |(s, m), r| {
+            (s + r.stats.samples, m + r.stats.no_data)
+        });
         let mut f = Finding::new("verdict", Phase::Watch, outcome)
             .with_duration(length)
             .with_message(match verdict {
                 Verdict::Passed => format!(
-                    "passed: every rule had data for {}",
-                    humantime::format_duration(round(length))
+                    "passed: {} with no rollback rule firing; {} of {samples} sample(s) had data ({missing} without, at most {}% per rule allowed)",
+                    humantime::format_duration(round(length)),
+                    samples - missing,
+                    self.max_missing * 100.0
                 ),
                 Verdict::Failed => "failed: a rollback rule fired".to_owned(),
                 Verdict::Inconclusive => format!(
-                    "inconclusive: no data for {}; this window proves nothing about them",
+                    "inconclusive: too little data for {}; this window proves nothing about them",
                     self.without_data().join(", ")
                 ),
+                Verdict::Interrupted => format!(
+                    "interrupted after {} of {}: a window that did not run its length proves nothing",
+                    humantime::format_duration(round(length)),
+                    humantime::format_duration(self.interrupted.unwrap_or_default())
+                ),
             });
-        if verdict == Verdict::Inconclusive {
-            f = f.with_recommendation(
-                "check the sources (is Prometheus up, does the query match series?)",
-            );
+        match verdict {
+            Verdict::Inconclusive => {
+                f = f.with_recommendation(
+                    "check the sources (is Prometheus up, does the query match series?)",
+                );
+            }
+            Verdict::Interrupted => {
+                f = f.with_recommendation("watch the deployment again for the whole window");
+            }
+            _ => {}
         }
         report.push(f);
         report

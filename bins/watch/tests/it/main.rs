@@ -5,6 +5,7 @@
 mod bluegreen;
 mod continuous;
 mod mute;
+mod verdicts;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shipgate-watch");
 

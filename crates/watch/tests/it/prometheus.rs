@@ -16,8 +16,10 @@ const P95: &str =
     "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[3s])))";
 
 fn watch_config(prom: &str, rules: &str) -> WatchConfig {
+    // rate() has no value until Prometheus has scraped twice: a window's first
+    // samples lack data, so these windows allow half of them to.
     let text = format!(
-        "interval = \"500ms\"\ntimeout = \"2s\"\n\
+        "interval = \"500ms\"\ntimeout = \"2s\"\nmax_missing = \"50%\"\n\
          [sources.prom]\ntype = \"prometheus\"\nurl = \"{prom}\"\n\
          queries = {{ error_rate = '{ERROR_RATE}', p95 = '{P95}', requests = 'sum(rate(http_requests_total[3s]))' }}\n\
          {rules}"
@@ -105,6 +107,7 @@ async fn knob_fires_then_resolves(
         mute: None,
         history: Some(shipgate_watch::History::open(&history, 1 << 20).unwrap()),
         state_file: Some(dir.path().join("state.json")),
+        deployed_at: None,
         cancel: cancel.clone(),
         metrics: Some(tokio::net::TcpListener::from_std(own).unwrap()),
     };
@@ -157,7 +160,9 @@ async fn knob_fires_then_resolves(
         .await;
         cancel.cancel();
     };
-    let (window, ()) = tokio::join!(watch.run(Some(Duration::from_secs(90))), drive);
+    // Until cancelled, as a continuous watch runs (a window stopped before its length
+    // would be interrupted, whatever it saw).
+    let (window, ()) = tokio::join!(watch.run(None), drive);
     let window = window.unwrap();
     let lines = std::fs::read_to_string(&history).unwrap();
     assert!(

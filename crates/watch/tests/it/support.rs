@@ -76,6 +76,7 @@ pub(crate) fn bare_watch(config: &shipgate_watch::WatchConfig) -> shipgate_watch
         mute: None,
         history: None,
         state_file: None,
+        deployed_at: None,
         cancel: tokio_util::sync::CancellationToken::new(),
         metrics: None,
     }
