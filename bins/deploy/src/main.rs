@@ -58,6 +58,12 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .flags()
         .expect("a command that changes something");
     let runtime = shipgate_cli::runtime(None)?;
+    if matches!(
+        &args.command,
+        Command::Deploy { .. } | Command::Promote { .. }
+    ) {
+        promote::watch_ready(&doc, &base, &env, &runtime)?;
+    }
     let promoted = match &args.command {
         Command::Promote { .. } => Some(promote::gates(args, &doc, &config, &runtime)?),
         _ => None,

@@ -214,6 +214,28 @@ pub(crate) fn approve(
 
 /// The watch window `[pipeline.environments.ENV] watch` asks for after a deployment:
 /// its verdict and findings; none when the pipeline asks for none.
+/// Before a deployment whose environment ends with a watch window: the window's
+/// queries are checked first, so that a typo is a configuration error (exit 2, nothing
+/// changed), not a window that cannot judge.
+pub(crate) fn watch_ready(
+    doc: &shipgate_config::Document,
+    base: &Path,
+    env: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), Failure> {
+    let pipeline_config: Option<PipelineConfig> = doc
+        .section("pipeline")
+        .map_err(|e| Failure::usage("[pipeline]", e))?;
+    if pipeline_config.and_then(|p| p.watch_for(env)).is_none() {
+        return Ok(());
+    }
+    let setup = WatchSetup::from_document(doc, base, env).map_err(pipeline)?;
+    for unchecked in runtime.block_on(setup.check_queries()).map_err(pipeline)? {
+        eprintln!("shipgate-deploy: {unchecked}");
+    }
+    Ok(())
+}
+
 pub(crate) fn watch_after(
     doc: &shipgate_config::Document,
     base: &Path,

@@ -59,6 +59,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
         ),
         _ => (None, false, None, None),
     };
+    // A query Prometheus rejects, or credentials it refuses, end here: exit 2.
+    for unchecked in runtime.block_on(setup.check_queries()).map_err(config)? {
+        eprintln!("shipgate-watch: {unchecked}");
+    }
     let metrics = setup.bind_metrics().map_err(config)?;
     let cancel = CancellationToken::new();
     let version = setup.serving();

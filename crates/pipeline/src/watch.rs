@@ -44,7 +44,7 @@ impl WatchSetup {
                 e,
             )
         };
-        let config: WatchConfig = doc
+        let mut config: WatchConfig = doc
             .section("watch")
             .map_err(|e| config_error("watch", e.into()))?
             .ok_or_else(|| {
@@ -56,6 +56,7 @@ impl WatchSetup {
         config
             .validate()
             .map_err(|e| config_error("watch", e.into()))?;
+        config.resolve_paths(base);
         let deploy = doc
             .section("deploy")
             .map_err(|e| config_error("deploy", e.into()))?;
@@ -114,6 +115,35 @@ impl WatchSetup {
         let listener = std::net::TcpListener::bind(addr).map_err(cannot)?;
         listener.set_nonblocking(true).map_err(cannot)?;
         Ok(Some(listener))
+    }
+
+    /// Asks each Prometheus source to evaluate its queries once, before a window
+    /// starts: a query Prometheus rejects as invalid is a configuration error (found
+    /// now, not as a rule's first sample). Returns what could not be checked (a
+    /// server down now), to be said.
+    pub async fn check_queries(&self) -> Result<Vec<String>, Error> {
+        let mut unchecked = Vec::new();
+        for (name, source) in &self.config.sources {
+            let shipgate_watch::SourceConfig::Prometheus { queries, .. } = source else {
+                continue;
+            };
+            let sampler = shipgate_watch::source::Source::new(name, source, &self.config);
+            for (field, promql) in queries {
+                match sampler.check(&http()?, promql).await {
+                    Ok(None) => {}
+                    Ok(Some(why)) => unchecked.push(format!(
+                        "[watch.sources.{name}] queries.{field} not checked: {why}"
+                    )),
+                    Err(why) => {
+                        return Err(Error::new(
+                            ErrorKind::Config,
+                            format!("[watch.sources.{name}] queries.{field} = {promql:?}: {why}"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(unchecked)
     }
 
     /// Sends a test notice to every `[notify]` channel: what each said.

@@ -25,6 +25,7 @@ pub struct PrometheusBuilder {
     interval: Duration,
     targets: Vec<String>,
     rule_files: Vec<(String, String)>,
+    web_config: Option<String>,
 }
 
 impl PrometheusBuilder {
@@ -43,6 +44,13 @@ impl PrometheusBuilder {
     /// Adds a rule file (YAML text), loaded at start.
     pub fn rule_file(mut self, name: &str, yaml: &str) -> Self {
         self.rule_files.push((name.to_owned(), yaml.to_owned()));
+        self
+    }
+
+    /// Serves its API under this `--web.config.file` (YAML text: `basic_auth_users`
+    /// with bcrypt hashes, TLS): then it is ready when `/-/ready` answers 200 or 401.
+    pub fn web_config(mut self, yaml: &str) -> Self {
+        self.web_config = Some(yaml.to_owned());
         self
     }
 
@@ -75,13 +83,23 @@ impl PrometheusBuilder {
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=warn");
+            if let Some(web) = &self.web_config {
+                let path = dir.path().join("web.yml");
+                write(&path, web)?;
+                cmd.arg(format!("--web.config.file={}", path.display()));
+            }
+            let guarded = self.web_config.is_some();
             let mut process = ServerProcess::spawn(
                 "prometheus",
                 cmd,
                 &dir.path().join("prometheus.log"),
                 Signal::SIGTERM,
             )?;
-            process.wait_ready(|_| get_status(port, "/-/ready") == Some(200))?;
+            process.wait_ready(|_| match get_status(port, "/-/ready") {
+                Some(200) => true,
+                Some(401) => guarded,
+                _ => false,
+            })?;
             Ok(Prometheus {
                 process,
                 port,
@@ -98,6 +116,7 @@ impl Prometheus {
             interval: Duration::from_secs(1),
             targets: Vec::new(),
             rule_files: Vec::new(),
+            web_config: None,
         }
     }
 

@@ -157,8 +157,17 @@ pub enum SourceConfig {
     },
     /// PromQL instant queries over Prometheus's HTTP API; each query's name is a field.
     Prometheus {
-        /// The server's base URL (a secret: it may carry credentials).
+        /// The server's base URL (a secret: it may carry credentials,
+        /// `https://user:password@host/`, sent as Basic auth).
         url: shipgate_config::Secret,
+        /// A bearer token (`Authorization: Bearer …`), as Prometheus's own
+        /// `authorization` setting sends it.
+        #[serde(default)]
+        bearer_token: Option<shipgate_config::Secret>,
+        /// The PEM file of the CA that signed the server's certificate (relative to
+        /// the configuration's directory), for a server with a private certificate.
+        #[serde(default)]
+        ca_file: Option<std::path::PathBuf>,
         /// Field name → PromQL. Each must give one series or a scalar.
         queries: BTreeMap<String, String>,
         /// Sampling interval.
@@ -326,6 +335,11 @@ pub struct RuleConfig {
     pub name: String,
     /// The source whose samples it reads.
     pub source: String,
+    /// What an empty result (no series, NaN) means for this rule, when it is not what
+    /// `no_data` says: `ok` (an error count with no series is no errors), `alert`,
+    /// `keep`.
+    #[serde(default)]
+    pub empty: Option<NoDataPolicy>,
     /// One condition, at `severity`.
     #[serde(default)]
     pub when: Option<Condition>,
@@ -390,6 +404,19 @@ impl RuleConfig {
 }
 
 impl WatchConfig {
+    /// Makes the files it names (a Prometheus source's `ca_file`) relative to
+    /// `base`, the configuration's directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        for source in self.sources.values_mut() {
+            if let SourceConfig::Prometheus {
+                ca_file: Some(f), ..
+            } = source
+            {
+                *f = base.join(&*f);
+            }
+        }
+    }
+
     /// Every rule names a source that exists and fields that source gives, has at
     /// least one condition and no two at one severity, and a unique name.
     pub fn validate(&self) -> Result<(), Error> {

@@ -10,7 +10,7 @@ use shipgate_notify::Severity;
 use crate::alert::{Alert, AlertState, Observation, Timing, Transition};
 use crate::condition::Condition;
 use crate::config::{Action, NoDataPolicy, RuleConfig, WatchConfig};
-use crate::sample::{Reading, Sample};
+use crate::sample::{Missing, Reading, Sample};
 
 /// A rule, compiled.
 #[derive(Debug, Clone)]
@@ -172,13 +172,24 @@ impl Evaluator {
             for (severity, condition) in &rule.levels {
                 let reading = sample.readings.get(condition.field());
                 let value = reading.and_then(Reading::value);
+                let missing = match reading {
+                    Some(Reading::NoData { missing, .. }) => Some(*missing),
+                    _ => None,
+                };
+                // A broken source (refused credentials, an invalid query) says nothing
+                // about the release: it moves no alert.
+                let policy = match missing {
+                    Some(Missing::Broken) => NoDataPolicy::Keep,
+                    Some(Missing::Empty) => rule.config.empty.unwrap_or(rule.policy),
+                    _ => rule.policy,
+                };
                 let seen = if muted {
                     Observation::Nothing
                 } else {
                     match value {
                         Some(v) if condition.holds(v) => Observation::Holds,
                         Some(_) => Observation::Clear,
-                        None => match rule.policy {
+                        None => match policy {
                             NoDataPolicy::Alert => Observation::Holds,
                             NoDataPolicy::Ok => Observation::Clear,
                             NoDataPolicy::Keep => Observation::Nothing,

@@ -15,15 +15,20 @@ pub enum Missing {
     Error,
     /// The sample took longer than its timeout.
     Timeout,
+    /// The source itself is broken: it refused our credentials (401, 403), has no
+    /// such API (404), or rejected the query as invalid. Not the release's doing: no
+    /// rule's alert moves on it, and the window is inconclusive.
+    Broken,
 }
 
 impl Missing {
-    /// `empty`, `error`, `timeout`.
+    /// `empty`, `error`, `timeout`, `broken`.
     pub fn as_str(self) -> &'static str {
         match self {
             Missing::Empty => "empty",
             Missing::Error => "error",
             Missing::Timeout => "timeout",
+            Missing::Broken => "broken",
         }
     }
 }

@@ -266,9 +266,15 @@ impl Watch<'_> {
             return;
         };
         let rule = eval.rules().iter().find(|r| r.config.name == change.rule);
-        let value = change
-            .value
-            .map_or_else(|| "no data".to_owned(), |v| format!("{v}"));
+        // No value says why: an empty result, the query's error, an unreachable or
+        // broken source.
+        let why = match eval.stats(&change.rule).and_then(|s| s.last.as_ref()) {
+            Some(crate::Reading::NoData { missing, message }) => {
+                format!("no data ({}: {message})", missing.as_str())
+            }
+            _ => "no data".to_owned(),
+        };
+        let value = change.value.map_or(why, |v| format!("{v}"));
         let mut event = Event::new(
             EventKind::Alert,
             change.severity,

@@ -21,8 +21,18 @@ struct Scene {
     prom: Prometheus,
 }
 
+/// A password Prometheus's `--web.config.file` asks for (bcrypt, cost 4), and its hash.
+const PROM_PASSWORD: &str = "Pr0m-planted-pw-4e7c19";
+const PROM_HASH: &str = "$2b$04$C3gWeVki0nGcx0FcSJOt1.8XTiyJJ5LfHkyHg4QZN7yBXUpNFWqty";
+
 impl Scene {
     async fn start(rule: &str) -> Self {
+        Self::start_with(rule, None).await
+    }
+
+    /// With `password`, Prometheus asks for Basic auth (user `prom`), and the
+    /// configuration's URL carries `prom:PASSWORD@`.
+    async fn start_with(rule: &str, password: Option<&str>) -> Self {
         let app = App::build(Options::default()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -40,11 +50,19 @@ impl Scene {
                 let _ = client.send(request).await;
             }
         });
-        let prom = Prometheus::builder()
+        let mut builder = Prometheus::builder()
             .scrape(addr.to_string())
-            .interval(Duration::from_millis(250))
+            .interval(Duration::from_millis(250));
+        if password.is_some() {
+            builder = builder.web_config(&format!("basic_auth_users:\n  prom: '{PROM_HASH}'\n"));
+        }
+        let prom = builder
             .start()
             .expect("start prometheus (apt-get install prometheus)");
+        let url = match password {
+            Some(p) => prom.url().replace("http://", &format!("http://prom:{p}@")),
+            None => prom.url(),
+        };
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("build")).unwrap();
         std::fs::write(
@@ -62,19 +80,18 @@ interval = "250ms"
 timeout = "2s"
 [watch.sources.prom]
 type = "prometheus"
-url = "{prom}"
+url = "{url}"
 queries = {{ error_rate = '{ERROR_RATE}' }}
 [[watch.rules]]
 name = "errors"
 source = "prom"
 {rule}
-"#,
-                prom = prom.url()
+"#
             ),
         )
         .unwrap();
         let scene = Self { dir, app, prom };
-        scene.until_prometheus_has_data().await;
+        scene.until_prometheus_has_data(password).await;
         scene
     }
 
@@ -150,12 +167,18 @@ source = "prom"
 
     /// Waits until Prometheus answers the rule's query with a value (it needs two
     /// scrapes for a rate), so that a window starts with data.
-    async fn until_prometheus_has_data(&self) {
+    async fn until_prometheus_has_data(&self, password: Option<&str>) {
         let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
         let url = shipgate_watch::source::query_url(&self.prom.url(), ERROR_RATE);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let request = http::Request::get(&url).body(bytes::Bytes::new()).unwrap();
+            let mut request = http::Request::get(&url);
+            if let Some(p) = password {
+                use base64::Engine as _;
+                let pair = base64::engine::general_purpose::STANDARD.encode(format!("prom:{p}"));
+                request = request.header("authorization", format!("Basic {pair}"));
+            }
+            let request = request.body(bytes::Bytes::new()).unwrap();
             if let Ok(r) = client.send(request).await
                 && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.body)
                 && v["data"]["result"][0]["value"][1].is_string()
@@ -308,4 +331,62 @@ async fn a_window_mostly_without_data_is_inconclusive() {
     assert!(stdout.contains("more than the 5% allowed"), "{stdout}");
     assert!(!stdout.contains("every rule had data"), "{stdout}");
     assert_eq!(scene.recorded(), "inconclusive");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_prometheus_url_are_sent_as_basic_auth_and_a_refusal_is_a_broken_source()
+{
+    let scene = Scene::start_with(
+        "when = \"error_rate > 5%\"\nfor = \"1s\"\naction = \"rollback\"",
+        Some(PROM_PASSWORD),
+    )
+    .await;
+    scene.deploy("v1").await;
+    scene.deploy("v2").await;
+    let out = scene.run(&["deployment", "--for", "3s"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains(": passed"), "{all}");
+    assert!(
+        !all.contains("rolled back"),
+        "a healthy release stays: {all}"
+    );
+    assert!(!all.contains(PROM_PASSWORD), "{all}");
+
+    // A wrong password: refused when the configuration loads, said as what it is.
+    let config = scene.dir.path().join("shipgate.toml");
+    let text_now = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_now.replace(PROM_PASSWORD, "wrong-password-0000"),
+    )
+    .unwrap();
+    let out = scene.run(&["deployment", "--for", "3s"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused our credentials (401)"), "{stderr}");
+    assert!(!stderr.contains("wrong-password-0000"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_typo_is_refused_when_the_configuration_loads() {
+    let scene = Scene::start("when = \"error_rate > 5%\"\naction = \"rollback\"").await;
+    scene.deploy("v1").await;
+    let config = scene.dir.path().join("shipgate.toml");
+    let text_now = std::fs::read_to_string(&config).unwrap();
+    // One closing parenthesis short.
+    std::fs::write(&config, text_now.replace("[2s]))'", "[2s])'")).unwrap();
+    let started = std::time::Instant::now();
+    let out = scene.run(&["deployment", "--for", "5s"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "queries.error_rate",
+        "Prometheus rejects the query",
+        "parse error",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "no window ran");
+    assert!(!scene.dir.path().join("state/staging/watches").exists());
 }

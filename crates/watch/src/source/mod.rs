@@ -15,7 +15,7 @@ use crate::config::{SourceConfig, WatchConfig};
 use crate::sample::{Missing, Reading, Sample};
 use crate::time::Clock;
 
-pub use prometheus::{parse_result as parse_prometheus_result, query_url};
+pub use prometheus::{Endpoint, check_query, parse_result as parse_prometheus_result, query_url};
 
 /// One configured source, ready to sample.
 #[derive(Debug)]
@@ -26,12 +26,29 @@ pub struct Source {
     timeout: Duration,
     fields: Vec<String>,
     host: host::HostState,
+    /// A Prometheus source's endpoint, and its own client when it trusts a private CA
+    /// (or why that client could not be built).
+    prometheus: Option<(Endpoint, Option<Result<HttpClient, String>>)>,
 }
 
 impl Source {
     /// The source `name` of `section`.
+    /// A `ca_file` is read as given: [`WatchConfig::resolve_paths`] makes it the
+    /// configuration's.
     pub fn new(name: &str, config: &SourceConfig, section: &WatchConfig) -> Self {
         let (interval, timeout) = config.timing(section);
+        let prometheus = match config {
+            SourceConfig::Prometheus {
+                url,
+                bearer_token,
+                ca_file,
+                ..
+            } => Some((
+                Endpoint::new(url.expose(), bearer_token.as_ref().map(|t| t.expose())),
+                ca_file.as_ref().map(|f| own_client(f, timeout)),
+            )),
+            _ => None,
+        };
         Self {
             name: name.to_owned(),
             fields: config.fields(),
@@ -39,12 +56,40 @@ impl Source {
             interval,
             timeout,
             host: host::HostState::default(),
+            prometheus,
         }
     }
 
     /// Its name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A Prometheus source's check of one query: `Err` when Prometheus rejects it as
+    /// invalid or the source is broken (credentials, no such API); `Ok(Some(why))`
+    /// when it could not be asked now; `Ok(None)` when it was accepted.
+    pub async fn check(&self, client: &HttpClient, promql: &str) -> Result<Option<String>, String> {
+        let Some((endpoint, own)) = &self.prometheus else {
+            return Ok(None);
+        };
+        let client = match own {
+            None => client,
+            Some(Ok(own)) => own,
+            Some(Err(why)) => return Err(why.clone()),
+        };
+        match tokio::time::timeout(self.timeout, check_query(client, endpoint, promql)).await {
+            Err(_) => Ok(Some("Prometheus did not answer in time".to_owned())),
+            Ok(Err(why)) => Err(why),
+            Ok(Ok(Reading::NoData {
+                missing: Missing::Broken,
+                message,
+            })) => Err(message),
+            Ok(Ok(Reading::NoData {
+                missing: Missing::Error | Missing::Timeout,
+                message,
+            })) => Ok(Some(message)),
+            Ok(Ok(_)) => Ok(None),
+        }
     }
 
     /// How often it is sampled.
@@ -90,8 +135,18 @@ impl Source {
                 assert,
                 ..
             } => http::probe(client, url, *expect_status, assert).await,
-            SourceConfig::Prometheus { url, queries, .. } => {
-                prometheus::sample(client, url.expose(), queries).await
+            SourceConfig::Prometheus { queries, .. } => {
+                let Some((endpoint, own)) = &self.prometheus else {
+                    unreachable!("a prometheus source has its endpoint")
+                };
+                match own {
+                    None => prometheus::sample(client, endpoint, queries).await,
+                    Some(Ok(own)) => prometheus::sample(own, endpoint, queries).await,
+                    Some(Err(why)) => queries
+                        .keys()
+                        .map(|k| (k.clone(), Reading::none(Missing::Broken, why.clone())))
+                        .collect(),
+                }
             }
             SourceConfig::Host { disk, .. } => self.host.sample(disk).await,
             SourceConfig::Postgres { url, slow, .. } => {
@@ -111,4 +166,26 @@ pub(crate) fn all(fields: &[String], missing: Missing, message: &str) -> BTreeMa
         .iter()
         .map(|f| (f.clone(), Reading::none(missing, message)))
         .collect()
+}
+
+/// A client that trusts only the CA in `pem` (a Prometheus with a private certificate).
+fn own_client(pem: &std::path::Path, timeout: Duration) -> Result<HttpClient, String> {
+    let text = std::fs::read_to_string(pem).map_err(|e| {
+        format!(
+            "the source is broken: cannot read ca_file {}: {e}",
+            pem.display()
+        )
+    })?;
+    HttpClient::new(&shipgate_http::ClientConfig {
+        roots: shipgate_http::Roots::Pem(text),
+        request_timeout: timeout,
+        ..Default::default()
+    })
+    .map_err(|e| {
+        format!(
+            "the source is broken: ca_file {}: {}",
+            pem.display(),
+            shipgate_report::error_line(&e)
+        )
+    })
 }

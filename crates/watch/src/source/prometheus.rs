@@ -22,40 +22,159 @@ pub fn query_url(base: &str, promql: &str) -> String {
     out
 }
 
+/// Where a Prometheus is and how to prove who we are: the base URL without
+/// credentials, and the `Authorization` header (Basic from the URL's userinfo, or a
+/// bearer token). Debug never shows the header.
+#[derive(Clone)]
+pub struct Endpoint {
+    base: String,
+    authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base", &self.base)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// `url` (`https://user:pass@prometheus:9090/`), with `bearer` when given: the
+    /// userinfo becomes Basic auth (percent-decoded), as Prometheus's own HTTP client
+    /// sends `basic_auth`; it is never put on the wire in the URL.
+    pub fn new(url: &str, bearer: Option<&str>) -> Self {
+        let (mut base, mut authorization) = (url.trim_end_matches('/').to_owned(), None);
+        if let Some((scheme, rest)) = url.split_once("://") {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if let Some((userinfo, host)) = authority.rsplit_once('@') {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decode = |s: &str| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                use base64::Engine as _;
+                let pair = format!("{}:{}", decode(user), decode(password));
+                authorization = Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ));
+                base = format!("{scheme}://{host}{path}")
+                    .trim_end_matches('/')
+                    .to_owned();
+            }
+        }
+        if let Some(token) = bearer {
+            authorization = Some(format!("Bearer {token}"));
+        }
+        Self {
+            base,
+            authorization,
+        }
+    }
+
+    /// The base URL, without credentials.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn get(&self, url: String) -> Result<http::Request<Bytes>, http::Error> {
+        let mut request = http::Request::get(url);
+        if let Some(a) = &self.authorization {
+            request = request.header(http::header::AUTHORIZATION, a);
+        }
+        request.body(Bytes::new())
+    }
+}
+
 pub(crate) async fn sample(
     client: &HttpClient,
-    base: &str,
+    endpoint: &Endpoint,
     queries: &BTreeMap<String, String>,
 ) -> BTreeMap<String, Reading> {
     let mut out = BTreeMap::new();
     for (name, promql) in queries {
-        out.insert(name.clone(), query(client, base, promql).await);
+        out.insert(name.clone(), query(client, endpoint, promql).await);
     }
     out
 }
 
-async fn query(client: &HttpClient, base: &str, promql: &str) -> Reading {
-    let request = match http::Request::get(query_url(base, promql)).body(Bytes::new()) {
+/// Asks Prometheus to evaluate `promql` once: `Err` with its message when it rejects
+/// the query as invalid (`bad_data`), `Ok` otherwise (a value, an empty result, or a
+/// server that cannot be asked now: none of those is the query's fault).
+pub async fn check_query(
+    client: &HttpClient,
+    endpoint: &Endpoint,
+    promql: &str,
+) -> Result<Reading, String> {
+    match query(client, endpoint, promql).await {
+        Reading::NoData {
+            missing: Missing::Broken,
+            message,
+        } if message.starts_with(INVALID) => Err(message),
+        other => Ok(other),
+    }
+}
+
+const INVALID: &str = "Prometheus rejects the query";
+
+async fn query(client: &HttpClient, endpoint: &Endpoint, promql: &str) -> Reading {
+    let request = match endpoint.get(query_url(endpoint.base(), promql)) {
         Ok(r) => r,
-        Err(e) => return Reading::none(Missing::Error, format!("the URL is not valid: {e}")),
+        Err(e) => return Reading::none(Missing::Broken, format!("the URL is not valid: {e}")),
     };
-    match client.send(request).await {
-        Ok(response) => match serde_json::from_slice::<Value>(&response.body) {
-            Ok(json) => parse_result(&json),
-            Err(_) => Reading::none(
+    let response = match client.send(request).await {
+        Ok(r) => r,
+        Err(e) if e.kind() == ErrorKind::Timeout => {
+            return Reading::none(Missing::Timeout, "Prometheus did not answer in time");
+        }
+        Err(e) => {
+            return Reading::none(
                 Missing::Error,
                 format!(
-                    "answered {} without a Prometheus JSON body",
-                    response.status.as_u16()
+                    "Prometheus unreachable at {}: {}",
+                    endpoint.base(),
+                    shipgate_report::error_line(&e)
                 ),
-            ),
-        },
-        Err(e) if e.kind() == ErrorKind::Timeout => {
-            Reading::none(Missing::Timeout, "Prometheus did not answer in time")
+            );
         }
-        Err(e) => Reading::none(
+    };
+    let status = response.status.as_u16();
+    match status {
+        401 | 403 => {
+            let hint = if endpoint.authorization.is_some() {
+                "check the credentials in the URL or `bearer_token`"
+            } else {
+                "give credentials in the URL (https://user:password@host/) or `bearer_token`"
+            };
+            return Reading::none(
+                Missing::Broken,
+                format!(
+                    "the source is broken: Prometheus refused our credentials ({status}); {hint}"
+                ),
+            );
+        }
+        404 => {
+            return Reading::none(
+                Missing::Broken,
+                format!(
+                    "the source is broken: {} has no Prometheus API (404 for /api/v1/query); the URL must be the server's base, as http://host:9090",
+                    endpoint.base()
+                ),
+            );
+        }
+        _ => {}
+    }
+    match serde_json::from_slice::<Value>(&response.body) {
+        Ok(json) => parse_result(&json),
+        Err(_) => Reading::none(
             Missing::Error,
-            format!("Prometheus unreachable: {:?}", e.kind()),
+            format!("answered {status} without a Prometheus JSON body"),
         ),
     }
 }
@@ -65,6 +184,9 @@ pub fn parse_result(json: &Value) -> Reading {
     if json["status"] != "success" {
         let kind = json["errorType"].as_str().unwrap_or("error");
         let why = json["error"].as_str().unwrap_or("no message");
+        if kind == "bad_data" {
+            return Reading::none(Missing::Broken, format!("{INVALID}: {why}"));
+        }
         return Reading::none(Missing::Error, format!("Prometheus: {kind}: {why}"));
     }
     let data = &json["data"];
@@ -139,10 +261,13 @@ mod tests {
         let bad = json!({"status":"error","errorType":"bad_data","error":"parse error"});
         match parse_result(&bad) {
             Reading::NoData {
-                missing: Missing::Error,
+                missing: Missing::Broken,
                 message,
             } => {
-                assert!(message.contains("bad_data: parse error"), "{message}");
+                assert!(
+                    message.contains("rejects the query: parse error"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -324,7 +324,9 @@ async fn empty_results_query_errors_and_a_down_prometheus_are_no_data_never_a_pa
         outcome("rule empty")
     );
     assert!(
-        outcome("rule error").message.contains("bad_data"),
+        outcome("rule error")
+            .message
+            .contains("Prometheus rejects the query: invalid parameter"),
         "{:?}",
         outcome("rule error")
     );
