@@ -245,6 +245,14 @@ impl NotifyConfig {
         if out.is_empty() && self.routes.is_empty() {
             out = self.channels.keys().cloned().collect();
         }
+        // Only alerts are alerts: an Alertmanager pages on what it holds, so a
+        // deployment's news never goes there.
+        out.retain(|c| {
+            self.channels.get(c).is_none_or(|ch| {
+                !matches!(ch, ChannelConfig::Alertmanager { .. })
+                    || event.kind == crate::EventKind::Alert
+            })
+        });
         out
     }
 

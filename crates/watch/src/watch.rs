@@ -224,6 +224,11 @@ impl Watch<'_> {
             }
         }
         let ended = self.clock.now();
+        if length.is_some() {
+            // A window hands its alerts over when it ends: one still firing is
+            // resolved as no longer watched here, not left to page until it expires.
+            self.hand_over(&eval, ended);
+        }
         if let Some(n) = &mut self.notifier {
             for d in n.flush_all(ended).await {
                 window.delivered(d);
@@ -305,6 +310,45 @@ impl Watch<'_> {
         event.at = crate::time::epoch_secs(change.at) as u64;
         let decision = notifier.submit(event, self.clock.now());
         tracing::debug!(?decision, rule = %change.rule, "alert submitted");
+    }
+
+    /// Resolves, with a summary saying so, every alert still firing when a window ends.
+    fn hand_over(&mut self, eval: &Evaluator, at: SystemTime) {
+        let Some(notifier) = &mut self.notifier else {
+            return;
+        };
+        for (rule, severity) in eval.firing() {
+            let mut event = Event::new(
+                EventKind::Alert,
+                severity,
+                self.environment.clone(),
+                format!(
+                    "{rule}: the watch window ended while it fired; no longer watched by this window"
+                ),
+            );
+            event.status = NoticeStatus::Resolved;
+            event.version.clone_from(&self.version);
+            event.key = Some(format!(
+                "watch/{}/{rule}/{}",
+                self.environment,
+                severity.as_str()
+            ));
+            event.details.insert("rule".to_owned(), rule.to_owned());
+            event.details.insert(
+                "ended_by".to_owned(),
+                "the end of the watch window".to_owned(),
+            );
+            if let Some(r) = eval.rules().iter().find(|r| r.config.name == rule) {
+                event
+                    .details
+                    .insert("source".to_owned(), r.config.source.clone());
+                for (k, v) in &r.config.labels {
+                    event.details.insert(format!("label.{k}"), v.clone());
+                }
+            }
+            event.at = crate::time::epoch_secs(at) as u64;
+            notifier.submit(event, at);
+        }
     }
 
     async fn roll_back(&mut self, change: &Change, window: &mut Window) -> Result<(), Error> {

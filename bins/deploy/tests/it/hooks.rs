@@ -93,3 +93,33 @@ url = "{base}/hook"
         "{seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deployment_news_reaches_the_webhook_but_never_becomes_an_alertmanager_alert() {
+    let am = shipgate_testkit::Alertmanager::start()
+        .expect("start alertmanager (apt-get install prometheus-alertmanager)");
+    let site = Site::new("").await;
+    let base = site.base.clone();
+    let config = std::fs::read_to_string(site.path().join("shipgate.toml")).unwrap();
+    std::fs::write(
+        site.path().join("shipgate.toml"),
+        format!(
+            "{config}\n[notify]\ngroup_wait = \"0s\"\n[notify.channels.hook]\ntype = \"webhook\"\nurl = \"{base}/hook\"\n\
+             [notify.channels.am]\ntype = \"alertmanager\"\nurl = \"{}\"\n",
+            am.url()
+        ),
+    )
+    .unwrap();
+    site.deployed("v1").await;
+    site.deployed("v2").await;
+    let hooked = site.hooked.lock().unwrap().join("\n");
+    assert!(hooked.contains("deployment_succeeded"), "{hooked}");
+    let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
+    let request = http::Request::get(format!("{}/api/v2/alerts", am.url()))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    let r = client.send(request).await.unwrap();
+    assert_eq!(r.status.as_u16(), 200);
+    let alerts: Vec<serde_json::Value> = serde_json::from_slice(&r.body).unwrap();
+    assert!(alerts.is_empty(), "{alerts:?}");
+}

@@ -390,3 +390,39 @@ async fn a_query_typo_is_refused_when_the_configuration_loads() {
     assert!(started.elapsed() < Duration::from_secs(5), "no window ran");
     assert!(!scene.dir.path().join("state/staging/watches").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_that_ends_while_a_rule_fires_leaves_no_alert_paging_in_alertmanager() {
+    let am = shipgate_testkit::Alertmanager::start()
+        .expect("start alertmanager (apt-get install prometheus-alertmanager)");
+    let scene = Scene::start("when = \"error_rate > 5%\"\nfor = \"1s\"").await;
+    let config = scene.dir.path().join("shipgate.toml");
+    let text_now = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text_now}\n[notify]\ngroup_wait = \"0s\"\n[notify.channels.am]\ntype = \"alertmanager\"\nurl = \"{}\"\n",
+            am.url()
+        ),
+    )
+    .unwrap();
+    scene.deploy("v1").await;
+    scene.errors(0.1).await;
+    // A notify rule: its firing warns, it does not fail the window.
+    let out = scene.run(&["deployment", "--for", "5s"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("fired 1 time(s)"), "{stdout}");
+    // It fired (and reached Alertmanager); when the window ended it was resolved.
+    let client = shipgate_http::HttpClient::new(&Default::default()).unwrap();
+    let request = http::Request::get(format!("{}/api/v2/alerts", am.url()))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    let r = client.send(request).await.unwrap();
+    let alerts: Vec<serde_json::Value> = serde_json::from_slice(&r.body).unwrap();
+    let active: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| a["status"]["state"] == "active")
+        .collect();
+    assert!(active.is_empty(), "{active:?}");
+}
