@@ -78,6 +78,7 @@ pub(crate) fn gates(
         emergency: reason.as_deref(),
         github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         cancel: cancel.clone(),
+        progress: Some(&|line: &str| eprintln!("shipgate-deploy: {line}")),
     };
     let gates = runtime
         .block_on(async {

@@ -57,6 +57,7 @@ async fn promote(from: &str, to: &str, version: &str) -> Result<bool, Error> {
         emergency: None,
         github_actions: false,
         cancel: Default::default(),
+        progress: None,
     };
     let gates = gate::check(&request, &SystemClock).await?;
     for f in gates.findings() {

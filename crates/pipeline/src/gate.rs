@@ -39,6 +39,8 @@ pub struct Promote<'a> {
     pub github_actions: bool,
     /// Stops a load test or an approval's wait early.
     pub cancel: CancellationToken,
+    /// Told what a long wait is at (an approval's wait timer, every 30 s); none: quiet.
+    pub progress: Option<&'a (dyn Fn(&str) + Send + Sync)>,
 }
 
 /// A gate's verdict.
@@ -429,6 +431,21 @@ async fn approval(
     let approvals = Approvals::new(&p.deploy.state_dir_for(p.base, p.to), p.to);
     let now = clock.now();
     let Some(request) = approvals.open_for(p.from, p.version, config, now)? else {
+        // A request of this promotion that expired is said, not silently replaced.
+        let expired = approvals
+            .list()?
+            .into_iter()
+            .rev()
+            .filter(|r| r.from == p.from && r.version == p.version)
+            .find_map(|r| match r.standing(config, now) {
+                crate::approval::Standing::Expired { at } => Some(format!(
+                    "request {} expired at {}; ",
+                    r.id,
+                    humantime::format_rfc3339_seconds(at)
+                )),
+                _ => None,
+            })
+            .unwrap_or_default();
         let r = approvals.request(p.from, p.version, p.by, now)?;
         let who = if config.four_eyes {
             format!("someone other than {}", p.by)
@@ -436,7 +453,7 @@ async fn approval(
             "an approver".to_owned()
         };
         return Ok(GateVerdict::Failed(format!(
-            "approval requested as {id}: {who} runs `shipgate-deploy --env {to} approve {id}`, then promote again (expires in {})",
+            "{expired}approval requested as {id}: {who} runs `shipgate-deploy --env {to} approve {id}`, then promote again (expires in {})",
             humantime::format_duration(config.expires),
             id = r.id,
             to = p.to,
@@ -449,14 +466,31 @@ async fn approval(
             request.requested_by,
             humantime::format_rfc3339_seconds(expires)
         ))),
-        Standing::Waiting { until, .. } => {
-            // The wait timer counts from the approval: sit it out, unless stopped.
-            tokio::select! {
-                () = tokio::time::sleep(remaining(until, now)) => {}
-                () = p.cancel.cancelled() => {
-                    return Ok(GateVerdict::Failed(format!(
-                        "stopped during the wait timer of {}", request.id
-                    )));
+        Standing::Waiting { until, by } => {
+            // The wait timer counts from the approval: sit it out, unless stopped,
+            // saying how long is left every 30 s.
+            loop {
+                let left = remaining(until, clock.now());
+                if left.is_zero() {
+                    break;
+                }
+                if let Some(say) = p.progress {
+                    say(&format!(
+                        "approval {} by {by}: wait timer, {} left (until {})",
+                        request.id,
+                        humantime::format_duration(Duration::from_secs(
+                            left.as_secs_f64().ceil() as u64
+                        )),
+                        humantime::format_rfc3339_seconds(until)
+                    ));
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(left.min(Duration::from_secs(30))) => {}
+                    () = p.cancel.cancelled() => {
+                        return Ok(GateVerdict::Failed(format!(
+                            "stopped during the wait timer of {}", request.id
+                        )));
+                    }
                 }
             }
             Ok(ready(&request, config, clock.now(), gates))

@@ -30,7 +30,7 @@
 //! let promote = gate::Promote {
 //!     doc: &doc, base: Path::new("."), deploy: &deploy, pipeline: &pipeline,
 //!     from: "staging", to: "production", version: "v1.76.0", by: "alice",
-//!     emergency: None, github_actions: false, cancel: Default::default(),
+//!     emergency: None, github_actions: false, cancel: Default::default(), progress: None,
 //! };
 //! let gates = gate::check(&promote, &shipgate_watch::SystemClock).await?;
 //! for f in gates.findings() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use shipgate_deploy::{DeployConfig, Ending};
 use shipgate_notify::{Notifier, NotifyConfig};
+use shipgate_watch::source::QueryCheck;
 use shipgate_watch::{History, SystemClock, Watch, WatchConfig, Window};
 use tokio_util::sync::CancellationToken;
 
@@ -130,11 +131,11 @@ impl WatchSetup {
             let sampler = shipgate_watch::source::Source::new(name, source, &self.config);
             for (field, promql) in queries {
                 match sampler.check(&http()?, promql).await {
-                    Ok(None) => {}
-                    Ok(Some(why)) => unchecked.push(format!(
+                    QueryCheck::Accepted => {}
+                    QueryCheck::Unchecked(why) => unchecked.push(format!(
                         "[watch.sources.{name}] queries.{field} not checked: {why}"
                     )),
-                    Err(why) => {
+                    QueryCheck::Rejected(why) => {
                         return Err(Error::new(
                             ErrorKind::Config,
                             format!("[watch.sources.{name}] queries.{field} = {promql:?}: {why}"),

@@ -377,6 +377,13 @@ request = {{ name = "health", url = "{{{{host}}}}/health" }}
     let out = p.promote("v2", &[], "alice").await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(p.current("production").as_deref(), Some("build-3"));
+    // The wait timer was not silent: it said how long was left.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("approval {id} by bob: wait timer,"))
+            && stderr.contains("left (until"),
+        "{stderr}"
+    );
     let promoted = p
         .journal("production")
         .into_iter()
@@ -594,4 +601,25 @@ async fn a_github_environments_reviewers_approve_only_inside_github_actions() {
     assert!(detail.contains("GitHub environment production"), "{detail}");
     assert!(detail.contains("octocat"), "{detail}");
     assert!(!p.path().join("state/production/approvals").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_approval_request_is_said_when_a_new_one_is_filed() {
+    let p = Pipeline::new().await;
+    assert_eq!(p.to_staging("build-1", "v1").await.status.code(), Some(0));
+    p.configure(r#"gates = [{ type = "approval", expires = "1s" }]"#, "");
+    let out = p.promote("v1", &[], "alice").await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let first = requested_id(&out);
+    // tidy: the expiry under test has to pass
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let out = p.promote("v1", &[], "alice").await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let second = requested_id(&out);
+    assert_ne!(first, second);
+    assert!(
+        stdout(&out).contains(&format!("request {first} expired at")),
+        "{}",
+        text(&out)
+    );
 }

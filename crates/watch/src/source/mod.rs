@@ -15,7 +15,20 @@ use crate::config::{SourceConfig, WatchConfig};
 use crate::sample::{Missing, Reading, Sample};
 use crate::time::Clock;
 
-pub use prometheus::{Endpoint, check_query, parse_result as parse_prometheus_result, query_url};
+use prometheus::check_query;
+pub use prometheus::{Endpoint, parse_result as parse_prometheus_result, query_url};
+
+/// What a source said of a query asked once before a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryCheck {
+    /// It evaluated it (a value or an empty result).
+    Accepted,
+    /// It could not be asked now (unreachable, too slow): why.
+    Unchecked(String),
+    /// It rejected the query as invalid, or the source is broken (credentials
+    /// refused, no such API, an unreadable CA file): why.
+    Rejected(String),
+}
 
 /// One configured source, ready to sample.
 #[derive(Debug)]
@@ -65,30 +78,29 @@ impl Source {
         &self.name
     }
 
-    /// A Prometheus source's check of one query: `Err` when Prometheus rejects it as
-    /// invalid or the source is broken (credentials, no such API); `Ok(Some(why))`
-    /// when it could not be asked now; `Ok(None)` when it was accepted.
-    pub async fn check(&self, client: &HttpClient, promql: &str) -> Result<Option<String>, String> {
+    /// A Prometheus source's check of one query, before a window: whether Prometheus
+    /// accepts it (any other source accepts everything).
+    pub async fn check(&self, client: &HttpClient, promql: &str) -> QueryCheck {
         let Some((endpoint, own)) = &self.prometheus else {
-            return Ok(None);
+            return QueryCheck::Accepted;
         };
         let client = match own {
             None => client,
             Some(Ok(own)) => own,
-            Some(Err(why)) => return Err(why.clone()),
+            Some(Err(why)) => return QueryCheck::Rejected(why.clone()),
         };
         match tokio::time::timeout(self.timeout, check_query(client, endpoint, promql)).await {
-            Err(_) => Ok(Some("Prometheus did not answer in time".to_owned())),
-            Ok(Err(why)) => Err(why),
+            Err(_) => QueryCheck::Unchecked("Prometheus did not answer in time".to_owned()),
+            Ok(Err(why)) => QueryCheck::Rejected(why),
             Ok(Ok(Reading::NoData {
                 missing: Missing::Broken,
                 message,
-            })) => Err(message),
+            })) => QueryCheck::Rejected(message),
             Ok(Ok(Reading::NoData {
                 missing: Missing::Error | Missing::Timeout,
                 message,
-            })) => Ok(Some(message)),
-            Ok(Ok(_)) => Ok(None),
+            })) => QueryCheck::Unchecked(message),
+            Ok(Ok(_)) => QueryCheck::Accepted,
         }
     }
 

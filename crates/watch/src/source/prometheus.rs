@@ -107,7 +107,7 @@ pub(crate) async fn sample(
 /// Asks Prometheus to evaluate `promql` once: `Err` with its message when it rejects
 /// the query as invalid (`bad_data`), `Ok` otherwise (a value, an empty result, or a
 /// server that cannot be asked now: none of those is the query's fault).
-pub async fn check_query(
+pub(crate) async fn check_query(
     client: &HttpClient,
     endpoint: &Endpoint,
     promql: &str,
