@@ -128,7 +128,9 @@ impl Gates {
             .map(|o| {
                 let (outcome, message) = match &o.verdict {
                     GateVerdict::Passed(d) => (Outcome::Pass, d),
-                    GateVerdict::Skipped(d) => (Outcome::Skip, d),
+                    // Skipped only by an emergency: worth attention, not a "skip"
+                    // that would read as the deployment's own outcome.
+                    GateVerdict::Skipped(d) => (Outcome::Warn, d),
                     GateVerdict::Failed(d) => (Outcome::Fail, d),
                 };
                 let mut f = Finding::new(format!("gate {}", o.kind.as_str()), Phase::Pre, outcome);

@@ -90,6 +90,9 @@ fn summarize(phase: &str, findings: &[Finding]) -> Result<String, String> {
 pub struct Announcer {
     notifier: Option<Notifier>,
     environment: String,
+    /// Whether this deployment's start was announced already (an emergency's own,
+    /// critical notice), so that it is not announced twice.
+    started: bool,
 }
 
 impl Announcer {
@@ -117,6 +120,7 @@ impl Announcer {
         Ok(Self {
             notifier,
             environment: environment.to_owned(),
+            started: false,
         })
     }
 
@@ -130,7 +134,7 @@ impl Announcer {
         env: &str,
     ) -> Result<(shipgate_deploy::Outcome, Vec<Finding>), shipgate_deploy::Error> {
         let mut notified = Vec::new();
-        if op == Operation::Deploy {
+        if op == Operation::Deploy && !self.started {
             let summary = format!("deploying {release} to {env}");
             let sent = self.send(
                 EventKind::DeploymentStarted,
@@ -161,6 +165,7 @@ impl Announcer {
         summary: String,
         details: &[(&str, String)],
     ) -> Vec<Finding> {
+        self.started |= kind == EventKind::DeploymentStarted;
         let Some(notifier) = &mut self.notifier else {
             return Vec::new();
         };

@@ -487,6 +487,18 @@ gates = [{ type = "promoted" }, { type = "soak", min = "1h" }, { type = "approva
         "{critical:?}"
     );
     assert!(critical[0].2.contains("soak, approval"), "{critical:?}");
+    // One start is announced (the emergency's), not a second, plain one; the report's
+    // bottom line is the deployment's, the skipped gates warnings in it.
+    let started = p
+        .events()
+        .into_iter()
+        .filter(|(kind, _, summary)| {
+            kind == "deployment_started" && summary.contains("to production")
+        })
+        .count();
+    assert_eq!(started, 1, "{:?}", p.events());
+    assert!(stdout(&out).contains("=> WARN"), "{}", text(&out));
+    assert!(!stdout(&out).contains("=> SKIP"), "{}", text(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
