@@ -147,12 +147,17 @@ impl Watch<'_> {
                 if next[i] > now {
                     continue;
                 }
+                // A sample is stamped with the edge of its interval, as Prometheus
+                // stamps a rule evaluation with its scheduled time, not with when the
+                // timer woke: `for = 5s` then fires on the sample 5 s after the first,
+                // never one later because of a millisecond of jitter.
+                let due = next[i];
                 next[i] += source.interval();
                 if next[i] <= now {
                     next[i] = now + source.interval();
                 }
                 let (source, http) = (source.clone(), self.http.clone());
-                let clock = WallAt(self.clock.now());
+                let clock = WallAt(started_wall + due.duration_since(start));
                 tasks.spawn(async move { (i, source.sample(&http, &clock).await) });
             }
             let mut samples = Vec::new();

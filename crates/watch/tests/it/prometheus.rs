@@ -191,9 +191,10 @@ fn assert_fired_after_exactly(window: &Window, sampled: &[SystemTime], hold: Dur
             .unwrap_or_else(|| panic!("no {t:?} in {:?}", window.changes))
             .at
     };
-    // In whole milliseconds, as the history writes times. Samples are due on exact
-    // ticks, so one may fall on `pending + for` itself, a hair before or after it;
-    // a sample past it by more than the rounding must have fired.
+    // In whole milliseconds, as the history writes times. Samples are stamped with
+    // their interval's edge, as Prometheus stamps an evaluation: `for` being a whole
+    // number of intervals, the firing sample is `pending + for` exactly, never the
+    // one after it.
     let ms = |t: SystemTime| (shipgate_watch::epoch_secs(t) * 1000.0).round() as u64;
     let fired = ms(at(Transition::Fired));
     // The `for` counts from the pending that led to the firing (a dip below the limit
@@ -206,8 +207,9 @@ fn assert_fired_after_exactly(window: &Window, sampled: &[SystemTime], hold: Dur
         .max()
         .expect("a pending before the firing");
     let due = pending + hold.as_millis() as u64;
-    assert!(
-        fired >= due,
+    assert_eq!(
+        fired - pending,
+        hold.as_millis() as u64,
         "fired {} ms after pending; `for` is {hold:?}",
         fired - pending
     );
