@@ -37,10 +37,7 @@ fn pipeline_config(doc: &shipgate_config::Document) -> Result<PipelineConfig, Fa
 
 /// Who is acting: SHIPGATE_USER, else the CI's actor, else the login name.
 pub(crate) fn actor() -> String {
-    ["SHIPGATE_USER", "GITHUB_ACTOR", "USER"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
+    shipgate_deploy::actor()
 }
 
 /// Runs the gates of `promote`.

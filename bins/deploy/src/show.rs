@@ -144,9 +144,11 @@ fn print_history(all: &[shipgate_deploy::State], json: bool) {
             .as_deref()
             .map(|c| format!(" {}", &c[..c.len().min(12)]))
             .unwrap_or_default();
+        // A rollback says so: `rollback deployed` is the switch back that worked.
+        let what = format!("{} {ending}", s.operation);
         println!(
-            "{}  {:<12} {:<14} {:<12}{commit}  {}  {}",
-            s.started_at, s.environment, s.artifact.version, ending, s.id, s.by
+            "{}  {:<12} {:<14} {:<20}{commit}  {}  by {}",
+            s.started_at, s.environment, s.artifact.version, what, s.id, s.user
         );
     }
 }

@@ -174,6 +174,13 @@ pub enum Event {
         /// take-over stops those of the step it was in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<i32>,
+        /// Who asked for it ([`crate::actor`]: `SHIPGATE_USER`, the CI's actor, the
+        /// login name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        /// `deploy` or `rollback` (absent in older journals: a deployment).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
     },
     /// The gates a promoted deployment passed, written right after `Started`.
     Promoted(Promotion),

@@ -70,7 +70,7 @@ pub use history::{
 pub use journal::{
     Artifact, Effect, Ending, Event, GateRecord, Journal, Promotion, Record, read as read_journal,
 };
-pub use lock::{Holder, Lock, LockState};
+pub use lock::{Holder, Lock, LockState, actor};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
 pub use run::{Context, Operation, Outcome, abort, deploy, gc, resume, unlock};
 pub use state::{Acting, State, StepState};

@@ -175,9 +175,15 @@ fn hostname() -> String {
 }
 
 fn username() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
+    actor()
+}
+
+/// Who is acting: `SHIPGATE_USER`, else the CI's actor (`GITHUB_ACTOR`), else the
+/// login name. What `history` shows as "by", and who asks for a promotion.
+pub fn actor() -> String {
+    ["SHIPGATE_USER", "GITHUB_ACTOR", "USER"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
         .or_else(|| {
             nix::unistd::User::from_uid(nix::unistd::getuid())
                 .ok()

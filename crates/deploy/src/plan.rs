@@ -91,6 +91,9 @@ pub struct Plan {
     pub artifact: crate::Artifact,
     /// The gates it passed, when it is a promotion; journaled after `Started`.
     pub promotion: Option<crate::Promotion>,
+    /// What it is: a deployment, or a rollback (of the application, the database or
+    /// both); journaled in `Started`, shown by `history`.
+    pub operation: crate::Operation,
 }
 
 /// Steps a protected environment does not skip without `--force`.
@@ -207,6 +210,7 @@ impl Plan {
             state_dir: config.state_dir_for(base_dir, environment),
             artifact: crate::Artifact::version(release),
             promotion: None,
+            operation: crate::Operation::Deploy,
         })
     }
 
@@ -229,6 +233,7 @@ impl Plan {
         plan.release = release.to_owned();
         plan.artifact = crate::Artifact::version(release);
         plan.promotion = None;
+        plan.operation = crate::Operation::Rollback;
         plan.steps.retain(|s| {
             matches!(s.kind, StepKind::Release | StepKind::Health(_)) || s.name == "post"
         });

@@ -160,6 +160,8 @@ pub async fn deploy(ctx: &Context<'_>) -> Result<Outcome, Error> {
             by: Holder::me(&id).to_string(),
             artifact: Some(ctx.plan.artifact.clone()),
             session: session(),
+            user: Some(crate::actor()),
+            operation: Some(ctx.plan.operation.verb().to_owned()),
         },
     )?;
     let mut journal = journal.masking(ctx.redactor.clone());

@@ -76,6 +76,10 @@ pub struct State {
     pub acting: Option<Acting>,
     /// The sessions its deployers ran in (the first, and each that resumed it).
     pub sessions: Vec<i32>,
+    /// Who asked for it (older journals: who held the lock).
+    pub user: String,
+    /// `deploy` or `rollback`.
+    pub operation: String,
 }
 
 impl State {
@@ -96,6 +100,8 @@ impl State {
             promotion: None,
             acting: None,
             sessions: Vec::new(),
+            user: String::new(),
+            operation: "deploy".to_owned(),
         };
         for record in records {
             let set = |state: &mut Self, step: &str, to: StepState| {
@@ -112,8 +118,14 @@ impl State {
                     by,
                     artifact,
                     session,
+                    user,
+                    operation,
                 } => {
                     state.sessions.extend(*session);
+                    state.user = user.clone().unwrap_or_else(|| by.clone());
+                    if let Some(o) = operation {
+                        state.operation.clone_from(o);
+                    }
                     state.artifact = artifact
                         .clone()
                         .unwrap_or_else(|| Artifact::version(release.clone()));
@@ -212,7 +224,8 @@ impl State {
             "previous": self.previous,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
-            "by": self.by,
+            "by": self.user,
+            "operation": self.operation,
             "ending": self.ending.map(Ending::as_str),
             "steps": steps,
         })

@@ -112,6 +112,8 @@ mod tests {
                 by: "test".into(),
                 artifact: None,
                 session: None,
+                user: None,
+                operation: None,
             },
         )
         .unwrap();
@@ -139,6 +141,8 @@ mod tests {
                 by: "test".into(),
                 artifact: None,
                 session: None,
+                user: None,
+                operation: None,
             },
         )
         .unwrap();

@@ -569,6 +569,20 @@ async fn rollback_names_a_version_and_history_says_which_ran_where() {
         ]
     );
     assert_eq!(all[0]["commit"], "0123456789abcdef");
+    // The rollback is a rollback, and each was run by the user, not the lock's text.
+    let what: Vec<&str> = all
+        .iter()
+        .map(|d| d["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(what, ["deploy", "deploy", "rollback"]);
+    assert!(all.iter().all(|d| d["by"] == "ci"), "{all:?}");
+    let out = p.run(&["--env", "staging", "history"], "ops-alice").await;
+    let lines = stdout(&out);
+    let last = lines.lines().last().unwrap();
+    assert!(
+        last.contains("rollback deployed") && last.ends_with("by ci"),
+        "{lines}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,6 +14,8 @@ fn started() -> Event {
         by: "ops@host (pid 1)".into(),
         artifact: None,
         session: None,
+        user: None,
+        operation: None,
     }
 }
 
