@@ -426,3 +426,17 @@ async fn a_window_that_ends_while_a_rule_fires_leaves_no_alert_paging_in_alertma
         .collect();
     assert!(active.is_empty(), "{active:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_that_is_not_a_prometheus_is_refused_as_such_when_the_configuration_loads() {
+    let scene = Scene::start("when = \"error_rate > 5%\"").await;
+    let config = scene.dir.path().join("shipgate.toml");
+    let text_now = std::fs::read_to_string(&config).unwrap();
+    // The demo app answers 404 to /api/v1/query.
+    std::fs::write(&config, text_now.replace(&scene.prom.url(), &scene.app)).unwrap();
+    let out = scene.run(&["deployment", "--for", "3s"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("has no Prometheus API (404"), "{stderr}");
+    assert!(stderr.contains("the server's base"), "{stderr}");
+}
