@@ -32,10 +32,7 @@
 //! let driver = shipgate_deploy::driver_for(&config, Path::new("."))?;
 //! let plan = Plan::from_config(&config, "staging", "v42", Path::new("."), Hooks::default())?;
 //! let http = shipgate_http::HttpClient::new(&Default::default()).unwrap();
-//! let ctx = Context {
-//!     plan: &plan, driver: &*driver, http, skip: vec![], force: false, confirmed: false,
-//!     redactor: Default::default(),
-//! };
+//! let ctx = Context::new(&plan, &*driver, http);
 //! let outcome = shipgate_deploy::deploy(&ctx).await?;
 //! assert_eq!(outcome.ending, Ending::Deployed);
 //! assert_eq!(driver.current()?.as_deref(), Some("v42"));

@@ -38,6 +38,22 @@ pub struct Context<'a> {
     pub redactor: shipgate_report::Redactor,
 }
 
+impl<'a> Context<'a> {
+    /// A context that skips nothing, forces nothing, is not confirmed and masks
+    /// nothing: set what differs with struct update syntax.
+    pub fn new(plan: &'a Plan, driver: &'a dyn Driver, http: HttpClient) -> Self {
+        Self {
+            plan,
+            driver,
+            http,
+            skip: Vec::new(),
+            force: false,
+            confirmed: false,
+            redactor: shipgate_report::Redactor::default(),
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug)]
 pub struct Outcome {

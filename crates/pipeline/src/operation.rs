@@ -126,13 +126,10 @@ impl Prepared {
         confirmed: bool,
     ) -> Context<'a> {
         Context {
-            plan: &self.plan,
-            driver,
-            http,
             skip: self.skip.clone(),
             force: self.force,
             confirmed,
-            redactor: shipgate_report::Redactor::default(),
+            ..Context::new(&self.plan, driver, http)
         }
     }
 

@@ -189,13 +189,12 @@ url = "{receiver}/hooks/watch"
         )
         .unwrap();
         let ctx = Context {
-            plan: &plan,
-            driver: &*driver,
-            http: shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-            skip: vec![],
-            force: false,
             confirmed: true,
-            redactor: Default::default(),
+            ..Context::new(
+                &plan,
+                &*driver,
+                shipgate_http::HttpClient::new(&Default::default()).unwrap(),
+            )
         };
         let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
         assert_eq!(

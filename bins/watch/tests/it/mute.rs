@@ -99,13 +99,12 @@ url = "{url}/hook"
     let driver = shipgate_deploy::driver_for(&config, dir.path()).unwrap();
     let plan = Plan::from_config(&config, "staging", "v1", dir.path(), Hooks::default()).unwrap();
     let ctx = Context {
-        plan: &plan,
-        driver: &*driver,
-        http: shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-        skip: Vec::new(),
-        force: false,
         confirmed: true,
-        redactor: Default::default(),
+        ..Context::new(
+            &plan,
+            &*driver,
+            shipgate_http::HttpClient::new(&Default::default()).unwrap(),
+        )
     };
     let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
     assert_eq!(outcome.ending, shipgate_deploy::Ending::Deployed);

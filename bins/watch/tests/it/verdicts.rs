@@ -121,13 +121,12 @@ source = "prom"
         )
         .unwrap();
         let ctx = Context {
-            plan: &plan,
-            driver: &*driver,
-            http: shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-            skip: Vec::new(),
-            force: false,
             confirmed: true,
-            redactor: Default::default(),
+            ..Context::new(
+                &plan,
+                &*driver,
+                shipgate_http::HttpClient::new(&Default::default()).unwrap(),
+            )
         };
         let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
         assert_eq!(outcome.ending, shipgate_deploy::Ending::Deployed);
@@ -217,6 +216,16 @@ source = "prom"
         }
     }
 
+    /// Starts a continuous `run`, SIGTERMs it once it has written its first status,
+    /// and returns what it said.
+    async fn run_until_started(&self) -> std::process::Output {
+        let before = self.started();
+        let run = self.watch(&["run"]).spawn().unwrap();
+        self.until_started_after(before).await;
+        nix_term(&run);
+        run.wait_with_output().await.unwrap()
+    }
+
     /// The verdict recorded for the latest deployment's window.
     fn recorded(&self) -> String {
         let dir = self.dir.path().join("state/staging/watches");
@@ -260,28 +269,17 @@ async fn a_firing_alert_is_not_carried_into_the_next_window_or_across_a_deployme
 
     // A continuous watch restores states written after the last deployment, and says
     // so; not those written before it.
-    let restored = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
-    let before = scene.started();
-    let run = scene.watch(&["run"]).spawn().unwrap();
-    scene.until_started_after(before).await;
-    nix_term(&run);
-    let out = run.wait_with_output().await.unwrap();
+    let out = scene.run_until_started().await;
+    let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        restored(&out).contains("alert states restored from"),
+        said.contains("alert states restored from"),
         "{}",
         text(&out)
     );
     scene.deploy("v3").await;
-    let before = scene.started();
-    let run = scene.watch(&["run"]).spawn().unwrap();
-    scene.until_started_after(before).await;
-    nix_term(&run);
-    let out = run.wait_with_output().await.unwrap();
-    assert!(
-        restored(&out).contains("alert states not restored"),
-        "{}",
-        text(&out)
-    );
+    let out = scene.run_until_started().await;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("alert states not restored"), "{}", text(&out));
 }
 
 /// SIGTERM to a child.
