@@ -11,7 +11,7 @@ use crate::run::{Cmd, Failed, workspace_root};
 /// Member, and the workspace crates it may depend on outside of tests.
 const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-report", &[]),
-    ("shipgate-config", &[]),
+    ("shipgate-config", &["shipgate-report"]),
     ("shipgate-stats", &[]),
     ("shipgate-host", &[]),
     ("shipgate-http", &["shipgate-config"]),

@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 use shipgate_checks::{Context, RunConfig};
 use shipgate_cli::{ConfigArgs, Failure, LogArgs, ReportArgs};
 use shipgate_config::Vars;
-use shipgate_report::{ExitCode as Code, Phase, Redactor, Report};
+use shipgate_report::{ExitCode as Code, Phase, Report};
 
 /// Run shipgate's pre-deployment checks or post-deployment smoke tests.
 ///
@@ -57,20 +57,18 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
-    let doc = args.config.load()?;
+    let doc = args.config.load(&logging)?;
     let (phase, name) = match args.phase {
         Which::Pre => (Phase::Pre, "pre"),
         Which::Post => (Phase::Post, "post"),
     };
     let (settings, specs) =
         shipgate_checks::phase_specs(&doc, name, &args.only).map_err(phase_error)?;
-    // Config secrets, and the values of the variables env checks treat as secrets, are
+    // The values of the variables env checks treat as secrets join the config's own,
     // masked in every output and log line.
     let vars = Vars::process();
-    let mut secrets = doc.secrets();
-    secrets.extend(shipgate_checks::env_secrets(&specs, &vars));
-    let redactor = Redactor::new(secrets);
-    logging.mask(redactor.clone());
+    let redactor = doc.redactor();
+    redactor.add(shipgate_checks::env_secrets(&specs, &vars));
 
     let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
         connect_timeout: settings.timeout.min(Duration::from_secs(10)),

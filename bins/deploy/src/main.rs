@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use shipgate_cli::Failure;
 use shipgate_deploy::DeployConfig;
 use shipgate_pipeline::{Target, layers};
-use shipgate_report::{ExitCode as Code, Redactor, Report};
+use shipgate_report::{ExitCode as Code, Report};
 
 use args::{Args, Command};
 pub(crate) use exit::{failure, pipeline};
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
     let config_args = args.target()?;
-    let doc = config_args.load()?;
+    let doc = config_args.load(&logging)?;
     let config: DeployConfig = shipgate_cli::required_section(&doc, "deploy")?;
     let base = args.config.base_dir();
     let Some(env) = config_args.env.clone() else {
@@ -37,15 +37,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
             "give the environment to deploy to with --env NAME",
         ));
     };
-    // Every section this run may read is read before the mask is set, so that their
-    // secrets (a notify webhook, a Prometheus URL) are known from the first log line.
     let mut announcer = layers::Announcer::new(&doc, &base, &env).map_err(pipeline)?;
-    let _ = shipgate_pipeline::WatchSetup::from_document(&doc, &base, &env);
-    // Config secrets, and the values env checks treat as secrets, are masked everywhere.
-    let mut secrets = doc.secrets();
-    let hooks = layers::checks(&doc, &base, &mut secrets).map_err(pipeline)?;
-    let redactor = Redactor::new(secrets);
-    logging.mask(redactor.clone());
+    // The values env checks treat as secrets join the config's own in the registry.
+    let redactor = doc.redactor();
+    let hooks = layers::checks(&doc, &base, &redactor).map_err(pipeline)?;
     let driver = shipgate_deploy::driver_for(&config, &base).map_err(failure)?;
     let driver = &*driver;
     if let Some(shown) =

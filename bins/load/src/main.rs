@@ -32,10 +32,10 @@ fn run(args: &Args) -> Result<Code, Failure> {
     let (config, source, redactor) = match &args.url {
         Some(url) => quick(url, args)?,
         None => {
-            let doc = args.config.load()?;
+            let doc = args.config.load(&logging)?;
             let config: LoadConfig = shipgate_cli::required_section(&doc, "load")?;
             let source = format!("{}: [load]", doc.path().display());
-            (config, source, Redactor::new(doc.secrets()))
+            (config, source, doc.redactor())
         }
     };
     logging.mask(redactor.clone());

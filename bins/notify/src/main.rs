@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use shipgate_cli::Failure;
 use shipgate_notify::{Decision, Event, EventKind, Link, Notifier, NotifyConfig, Severity, Status};
-use shipgate_report::{ExitCode as Code, Redactor};
+use shipgate_report::ExitCode as Code;
 
 use args::{Args, Command, SendArgs};
 
@@ -22,10 +22,8 @@ fn main() -> ExitCode {
 /// Success when every channel accepted, failure when one did not.
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
-    let doc = args.config.load()?;
+    let doc = args.config.load(&logging)?;
     let mut config: NotifyConfig = shipgate_cli::required_section(&doc, "notify")?;
-    // The channels' secrets are registered as the section is read: mask them from here.
-    logging.mask(Redactor::new(doc.secrets()));
     if config.channels.is_empty() {
         return Err(Failure::usage_msg(format!(
             "{} configures no [notify.channels]",

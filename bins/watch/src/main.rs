@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use shipgate_cli::Failure;
 use shipgate_pipeline::WatchSetup;
-use shipgate_report::{ExitCode as Code, Redactor};
+use shipgate_report::ExitCode as Code;
 use shipgate_watch::{Status, Verdict};
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<Code, Failure> {
     let logging = shipgate_cli::init_logging(&args.log);
-    let doc = args.config.load()?;
+    let doc = args.config.load(&logging)?;
     let base = args.config.base_dir();
     let env = args
         .config
@@ -32,9 +32,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .clone()
         .unwrap_or_else(|| "default".to_owned());
     let setup = WatchSetup::from_document(&doc, &base, &env).map_err(config)?;
-    // [watch], [deploy] and [notify] are read: every secret they hold is known now.
-    let redactor = Redactor::new(doc.secrets());
-    logging.mask(redactor.clone());
+    let redactor = doc.redactor();
     if let Command::Status { json } = &args.command {
         return status(&setup.state_file(), *json);
     }

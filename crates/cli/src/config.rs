@@ -23,13 +23,14 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    /// Reads and parses the file, interpolating from the process environment.
-    pub fn load(&self) -> Result<Document, Failure> {
-        Ok(Document::load(
-            &self.config,
-            self.env.as_deref(),
-            Vars::process(),
-        )?)
+    /// Reads and parses the file, interpolating from the process environment, and
+    /// masks in `logging` everything the document's secret registry holds, from now
+    /// on: each secret a section holds is registered as the section is read, however
+    /// late, so no line logged after it can show it.
+    pub fn load(&self, logging: &crate::Logging) -> Result<Document, Failure> {
+        let doc = Document::load(&self.config, self.env.as_deref(), Vars::process())?;
+        logging.mask(doc.redactor());
+        Ok(doc)
     }
 
     /// The directory relative paths in the file are resolved against.

@@ -32,8 +32,8 @@
 //!
 //! fn run(args: &Args) -> Result<ExitCode, Failure> {
 //!     let logging = shipgate_cli::init_logging(&args.log);
-//!     let doc = args.config.load()?;
-//!     logging.mask(shipgate_report::Redactor::new(doc.secrets()));
+//!     // Every secret a section holds is masked in the log from the moment it is read.
+//!     let doc = args.config.load(&logging)?;
 //!     shipgate_cli::write_report("report.txt".as_ref(), "all good\n")?;
 //!     Ok(ExitCode::Success)
 //! }

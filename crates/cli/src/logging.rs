@@ -23,14 +23,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// The installed logger; [`mask`](Self::mask) the secrets once the config is read.
+/// The installed logger; it masks what the secret registry given to
+/// [`mask`](Self::mask) holds (`ConfigArgs::load` gives it the document's).
 #[derive(Debug, Clone, Default)]
 pub struct Logging {
     redactor: Arc<RwLock<Redactor>>,
 }
 
 impl Logging {
-    /// Masks these values in every log line from now on.
+    /// Masks what `redactor` holds, and whatever is added to it later, in every log
+    /// line from now on.
     pub fn mask(&self, redactor: Redactor) {
         *self.redactor.write().unwrap_or_else(|e| e.into_inner()) = redactor;
     }

@@ -2,7 +2,7 @@
 
 use std::error::Error as _;
 
-use shipgate_cli::{Chain, ConfigArgs, Failure, FailureKind, base_dir, write_report};
+use shipgate_cli::{Chain, ConfigArgs, Failure, FailureKind, Logging, base_dir, write_report};
 use shipgate_report::ExitCode;
 
 #[test]
@@ -14,7 +14,7 @@ fn a_config_error_is_a_usage_error_that_keeps_its_location() {
         config: path.clone(),
         env: None,
     };
-    let failure = args.load().unwrap_err();
+    let failure = args.load(&Logging::default()).unwrap_err();
     assert_eq!(failure.kind(), FailureKind::Usage);
     assert_eq!(failure.exit_code(), ExitCode::Usage);
     let shown = Chain(&failure).to_string();
@@ -32,7 +32,7 @@ fn a_missing_section_names_the_file_and_the_section() {
         config: path.clone(),
         env: None,
     }
-    .load()
+    .load(&Logging::default())
     .unwrap();
     let failure = shipgate_cli::required_section::<Empty>(&doc, "load").unwrap_err();
     assert_eq!(
@@ -98,4 +98,61 @@ fn relative_paths_resolve_against_the_config_directory() {
         base_dir("deploy/prod/shipgate.toml".as_ref()),
         std::path::Path::new("deploy/prod")
     );
+}
+
+/// A token only the late section holds.
+const LATE_TOKEN: &str = "Late-planted-token-93c1f0";
+
+#[derive(serde::Deserialize)]
+struct Late {
+    token: shipgate_config::Secret,
+}
+
+/// Run as a child by the test below (it does nothing on its own): starts the logger,
+/// loads the configuration, logs, and only then reads a section holding a secret, and
+/// logs its value at every level.
+#[test]
+fn late_section_child() {
+    let Ok(config) = std::env::var("SHIPGATE_CLI_LATE_CONFIG") else {
+        return;
+    };
+    let logging = shipgate_cli::init_logging(&shipgate_cli::LogArgs {
+        log_format: shipgate_cli::LogFormat::Human,
+    });
+    tracing::info!("logging has started");
+    let doc = ConfigArgs {
+        config: config.into(),
+        env: None,
+    }
+    .load(&logging)
+    .unwrap();
+    tracing::info!("the configuration is loaded; no section read yet");
+    let late: Late = doc.section("notify").unwrap().unwrap();
+    tracing::trace!("connecting with {}", late.token.expose());
+    tracing::debug!(token = late.token.expose(), "as a field");
+    tracing::warn!("url http://ops:{}@host/", late.token.expose());
+}
+
+#[test]
+fn a_section_read_after_logging_started_is_masked_from_its_first_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.toml");
+    std::fs::write(&path, format!("[notify]\ntoken = \"{LATE_TOKEN}\"\n")).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "late_section_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SHIPGATE_CLI_LATE_CONFIG", &path)
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("connecting with [redacted]"), "{stderr}");
+    assert!(stderr.contains("ops:[redacted]@host"), "{stderr}");
+    assert!(!stderr.contains("Late-planted"), "{stderr}");
+    assert_eq!(stderr.matches("[redacted]").count(), 3, "{stderr}");
 }

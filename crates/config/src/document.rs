@@ -80,6 +80,10 @@ pub struct Document {
     env_vars: BTreeMap<String, String>,
     vars: Vars,
     secrets: Mutex<Vec<String>>,
+    /// The process's secret registry: every secret a section holds is added the
+    /// moment it is read, and whoever masks with [`Document::redactor`] (the logger,
+    /// the reports) masks it from then on.
+    redactor: shipgate_report::Redactor,
 }
 
 impl Document {
@@ -181,6 +185,7 @@ impl Document {
             env_vars,
             vars,
             secrets: Mutex::new(Vec::new()),
+            redactor: shipgate_report::Redactor::default(),
         })
     }
 
@@ -288,12 +293,22 @@ impl Document {
         let lookup = |n: &str| self.env_vars.get(n).cloned().or_else(|| self.vars.get(n));
         self.interpolate_value(&mut value, &lookup)?;
         let (result, found) = secret::collecting(|| T::deserialize(ValueDeserializer::from(value)));
-        let value = result.map_err(|e| self.deserialize_error(&e))?;
+        // Registered before anything can print them, even when the section is wrong.
+        self.redactor.add(&found);
         self.secrets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend(found);
+        let value = result.map_err(|e| self.deserialize_error(&e))?;
         Ok(Some(value))
+    }
+
+    /// The secret registry this document feeds: every [`crate::Secret`] any section
+    /// held, from the moment it was read, and whatever else is added to it (the values
+    /// an env check treats as secrets). Clones share it: give one to the logger and to
+    /// each report, and a section read later is masked there too.
+    pub fn redactor(&self) -> shipgate_report::Redactor {
+        self.redactor.clone()
     }
 
     /// Every [`crate::Secret`] value read by [`Document::section`] so far, to build a

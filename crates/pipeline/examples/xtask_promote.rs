@@ -68,7 +68,7 @@ async fn promote(from: &str, to: &str, version: &str) -> Result<bool, Error> {
     }
 
     // 2. The deployment, with the gates it passed in its journal.
-    let hooks = layers::checks(&doc, base, &mut Vec::new())?;
+    let hooks = layers::checks(&doc, base, &doc.redactor())?;
     let driver = shipgate_deploy::driver_for(&deploy, base)?;
     // The deployment, resolved and guarded as `shipgate-deploy promote` does it.
     let target = Target {

@@ -296,7 +296,7 @@ fn soak(p: &Promote<'_>, history: &[State], min: Duration, now: SystemTime) -> G
 }
 
 async fn checks(p: &Promote<'_>, phase: &str) -> Result<GateVerdict, Error> {
-    let hooks = crate::layers::checks(p.doc, p.base, &mut Vec::new())?;
+    let hooks = crate::layers::checks(p.doc, p.base, &p.doc.redactor())?;
     let hook = if phase == "post" {
         hooks.post
     } else {
@@ -363,11 +363,7 @@ async fn load(
         ("environment".to_owned(), p.from.to_owned()),
     ];
     report
-        .write_files(
-            &files,
-            &context,
-            &shipgate_report::Redactor::new(doc.secrets()),
-        )
+        .write_files(&files, &context, &doc.redactor())
         .map_err(|e| Error::with_source(ErrorKind::Load, "the load test's reports", e))?;
     gates
         .reports

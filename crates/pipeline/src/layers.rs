@@ -12,11 +12,11 @@ use shipgate_report::{Finding, Outcome, Phase};
 use crate::{Error, ErrorKind};
 
 /// The pre and post steps `[checks]` gives (none for a phase it does not configure);
-/// the secrets its env checks read are added to `secrets`.
+/// the secrets its env checks read are added to the registry `secrets`.
 pub fn checks(
     doc: &shipgate_config::Document,
     base_dir: &std::path::Path,
-    secrets: &mut Vec<String>,
+    secrets: &shipgate_report::Redactor,
 ) -> Result<Hooks, Error> {
     let mut hooks = Hooks::default();
     for (name, phase) in [("pre", Phase::Pre), ("post", Phase::Post)] {
@@ -32,7 +32,7 @@ pub fn checks(
             }
         };
         let vars = shipgate_config::Vars::process();
-        secrets.extend(shipgate_checks::env_secrets(&specs, &vars));
+        secrets.add(shipgate_checks::env_secrets(&specs, &vars));
         let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
             connect_timeout: settings.timeout.min(Duration::from_secs(10)),
             request_timeout: settings.timeout.max(Duration::from_secs(1)),

@@ -1,4 +1,5 @@
 use std::fmt::Write as _;
+use std::sync::{Arc, RwLock};
 
 /// What a masked secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -7,7 +8,13 @@ pub const REDACTED: &str = "[redacted]";
 /// text, and shipgate's env checks reject them as weak anyway.
 const MIN_SECRET_LEN: usize = 4;
 
-/// Masks known secret values in text.
+/// Masks known secret values in text: an append-only registry of secrets, shared by
+/// every clone.
+///
+/// One registry per process: the configuration document adds each secret the moment
+/// it is deserialized, and the logger and every report hold clones of the same
+/// registry, so a section read late is masked from its first byte. Nothing is ever
+/// taken out of it.
 ///
 /// Each secret is masked in every form it travels in: as written; percent-encoded
 /// (upper- and lower-case hex, as drivers echo a connection URL) and percent-decoded;
@@ -16,48 +23,67 @@ const MIN_SECRET_LEN: usize = 4;
 /// that is itself a `user:password` pair).
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Vec<String>,
+    needles: Arc<RwLock<Vec<String>>>,
 }
 
 impl Redactor {
-    /// A redactor for these secret values.
+    /// A new registry holding these secret values.
     pub fn new<I, S>(secrets: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut needles: Vec<String> = secrets
+        let r = Self::default();
+        r.add(secrets);
+        r
+    }
+
+    /// Adds secret values to the registry (and so to every clone of it).
+    pub fn add<I, S>(&self, secrets: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.add_needles(secrets.into_iter().flat_map(|s| forms(s.as_ref())));
+    }
+
+    fn add_needles(&self, new: impl IntoIterator<Item = String>) {
+        let new: Vec<String> = new
             .into_iter()
-            .flat_map(|s| forms(s.as_ref()))
             .filter(|n| n.len() >= MIN_SECRET_LEN)
             .collect();
+        if new.is_empty() {
+            return;
+        }
+        let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
+        needles.extend(new);
         // Longest first, so a secret that contains another is masked whole.
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Self { needles }
     }
 
-    /// A redactor for the password in a URL's userinfo (`https://user:PASSWORD@host/`),
+    /// A registry for the password in a URL's userinfo (`https://user:PASSWORD@host/`),
     /// if it has one: a URL given on a command line is masked like a configured secret.
     pub fn for_url(url: &str) -> Self {
-        match userinfo(url) {
-            Some((user, password)) => {
-                let mut r = Self::new([password]);
-                let basic: Vec<String> = basic_forms(user, password);
-                r.needles
-                    .extend(basic.into_iter().filter(|n| n.len() >= MIN_SECRET_LEN));
-                r.needles
-                    .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-                r.needles.dedup();
-                r
-            }
-            None => Self::default(),
+        let r = Self::default();
+        r.add_url(url);
+        r
+    }
+
+    /// Adds the password in a URL's userinfo, if it has one (and its Basic header).
+    pub fn add_url(&self, url: &str) {
+        if let Some((user, password)) = userinfo(url) {
+            self.add([password]);
+            self.add_needles(basic_forms(user, password));
         }
     }
 
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.needles
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// Returns `text` with every secret masked.
@@ -69,7 +95,8 @@ impl Redactor {
 
     /// Masks every secret in `text`.
     pub fn redact_in_place(&self, text: &mut String) {
-        for needle in &self.needles {
+        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
+        for needle in needles.iter() {
             if text.contains(needle.as_str()) {
                 *text = text.replace(needle.as_str(), REDACTED);
             }
@@ -80,9 +107,8 @@ impl Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the values themselves.
-        f.debug_struct("Redactor")
-            .field("secrets", &self.needles.len())
-            .finish()
+        let n = self.needles.read().map_or(0, |n| n.len());
+        f.debug_struct("Redactor").field("secrets", &n).finish()
     }
 }
 
