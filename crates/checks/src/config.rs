@@ -21,18 +21,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-#[cfg(feature = "database")]
-use crate::kinds::DatabaseCheck;
-#[cfg(feature = "elasticsearch")]
-use crate::kinds::ElasticsearchCheck;
-#[cfg(feature = "redis")]
-use crate::kinds::RedisCheck;
-#[cfg(feature = "tls")]
-use crate::kinds::TlsCheck;
-use crate::kinds::{
-    AuditCheck, CommandCheck, CoverageCheck, DjangoCheck, DnsCheck, EnvCheck, FileCheck, HttpCheck,
-    SmokeCheck, SystemCheck, TcpCheck,
-};
+use crate::kinds::CheckKind;
 
 /// The error for a kind whose cargo feature this build of shipgate-checks lacks.
 #[allow(dead_code)]
@@ -119,46 +108,6 @@ pub struct CheckSpec {
     pub recommendation: Option<String>,
     /// What to check.
     pub kind: CheckKind,
-}
-
-/// What a check checks.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum CheckKind {
-    /// Environment variables and secrets.
-    Env(EnvCheck),
-    /// An HTTP endpoint.
-    Http(HttpCheck),
-    /// A TCP port.
-    Tcp(TcpCheck),
-    /// A DNS name.
-    Dns(DnsCheck),
-    /// A command's exit code and output.
-    Command(CommandCheck),
-    /// A file, and optionally URLs from a static-files manifest.
-    File(FileCheck),
-    /// Disk, memory and load.
-    System(SystemCheck),
-    /// A database: connection, version, pending migrations.
-    #[cfg(feature = "database")]
-    Database(DatabaseCheck),
-    /// Redis: round trip and memory.
-    #[cfg(feature = "redis")]
-    Redis(RedisCheck),
-    /// A TLS certificate.
-    #[cfg(feature = "tls")]
-    Tls(TlsCheck),
-    /// Django's deploy checks on a settings dump.
-    Django(DjangoCheck),
-    /// Line coverage from a test-coverage report, against a minimum.
-    Coverage(CoverageCheck),
-    /// Vulnerable dependencies in a cargo-audit, npm audit or pip-audit report.
-    Audit(AuditCheck),
-    /// Elasticsearch cluster health.
-    #[cfg(feature = "elasticsearch")]
-    Elasticsearch(ElasticsearchCheck),
-    /// Ordered HTTP steps.
-    Smoke(SmokeCheck),
 }
 
 /// Every key a check may have: the common ones, then the kinds.

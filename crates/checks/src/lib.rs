@@ -50,8 +50,9 @@ mod observation;
 mod runner;
 mod select;
 
-pub use config::{CheckKind, CheckSeverity, CheckSpec, ChecksConfig, ChecksSettings};
+pub use config::{CheckSeverity, CheckSpec, ChecksConfig, ChecksSettings};
 pub use error::{Error, ErrorKind};
+pub use kinds::CheckKind;
 #[cfg(feature = "redis")]
 pub use kinds::RedisCheck;
 #[cfg(feature = "tls")]

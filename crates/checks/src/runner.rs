@@ -14,7 +14,8 @@ use tower::util::BoxCloneService;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tracing::Instrument as _;
 
-use crate::config::{CheckKind, CheckSeverity, CheckSpec};
+use crate::config::{CheckSeverity, CheckSpec};
+use crate::kinds::CheckKind;
 use crate::observation::{Observation, Verdict};
 use crate::{Error, ErrorKind};
 

@@ -10,7 +10,6 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::State;
 use crate::{Error, ErrorKind};
 
 /// What a step changed, so that it can be undone and never done twice.
@@ -369,11 +368,6 @@ impl Journal {
     /// Where it is.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// What the records say.
-    pub fn state(&self) -> State {
-        State::of(&self.records)
     }
 }
 

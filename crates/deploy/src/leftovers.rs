@@ -1,5 +1,5 @@
 //! What an interrupted deployment's step may have left running: the processes that
-//! carry its tag ([`crate::command::tagged`]) for the step it was in, in one of the
+//! carry its tag (`SHIPGATE_DEPLOYMENT`, `SHIPGATE_STEP`) for the step it was in, in one of the
 //! sessions its deployers ran in. `resume`, `abort` and `unlock` stop them (and wait
 //! until they are gone) before they act, so that a step never runs twice at once.
 

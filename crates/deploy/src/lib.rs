@@ -42,6 +42,7 @@
 pub mod backup;
 mod command;
 mod config;
+mod context;
 mod driver;
 mod error;
 pub mod failpoint;
@@ -59,6 +60,7 @@ pub use config::{
     CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig, MigrationsConfig,
     NginxConfig,
 };
+pub use context::Context;
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
 pub use history::{
@@ -69,5 +71,5 @@ pub use journal::{
 };
 pub use lock::{Holder, Lock, LockState, actor};
 pub use plan::{Hook, HookFuture, Hooks, Plan, Step, StepKind, UNSKIPPABLE};
-pub use run::{Context, Operation, Outcome, abort, deploy, gc, resume, unlock};
+pub use run::{Operation, Outcome, abort, deploy, gc, resume, unlock};
 pub use state::{Acting, State, StepState};

@@ -4,55 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use shipgate_http::HttpClient;
 use shipgate_report::{Finding, Outcome as Verdict, Phase};
 use tracing::Instrument as _;
 
+use crate::context::Context;
 use crate::driver::Driver;
 use crate::history::{latest, remove_unbegun};
 use crate::journal::{Effect, Ending, Event, Journal};
 use crate::lock::{Holder, Lock};
-use crate::plan::{Plan, StepKind};
+use crate::plan::StepKind;
 use crate::state::{State, StepState};
-use crate::step::act;
+use crate::step::{act, failed};
 use crate::undo::{Undone, rolled_back, undo_all};
 use crate::{Error, ErrorKind};
-
-/// What a run needs besides its plan.
-pub struct Context<'a> {
-    /// The deployment.
-    pub plan: &'a Plan,
-    /// Puts releases in place and switches.
-    pub driver: &'a dyn Driver,
-    /// For the health wait.
-    pub http: HttpClient,
-    /// Steps not to run (`--skip`).
-    pub skip: Vec<String>,
-    /// Skip even what a protected environment keeps.
-    pub force: bool,
-    /// A protected environment's operator confirmed (typed the phrase, or
-    /// `--confirm ENV`).
-    pub confirmed: bool,
-    /// The secrets to mask in the journal (a failed command's output, an undo
-    /// command), as in every report.
-    pub redactor: shipgate_report::Redactor,
-}
-
-impl<'a> Context<'a> {
-    /// A context that skips nothing, forces nothing, is not confirmed and masks
-    /// nothing: set what differs with struct update syntax.
-    pub fn new(plan: &'a Plan, driver: &'a dyn Driver, http: HttpClient) -> Self {
-        Self {
-            plan,
-            driver,
-            http,
-            skip: Vec::new(),
-            force: false,
-            confirmed: false,
-            redactor: shipgate_report::Redactor::default(),
-        }
-    }
-}
 
 /// How a run ended.
 #[derive(Debug)]
@@ -525,13 +489,6 @@ async fn forward(
         }
     }
     Ok(Ending::Deployed)
-}
-
-pub(crate) fn failed(name: &str, duration: Duration, message: &str) -> Finding {
-    let mut f = Finding::new(name, Phase::Deploy, Verdict::Fail);
-    f.duration = duration;
-    f.message = message.to_owned();
-    f
 }
 
 /// `20261202T153000Z-v42`: sortable by time, naming its release.

@@ -1,7 +1,7 @@
 //! What a journal says: its records replayed into where each step stands, how the
 //! deployment ended, and what a crash cut short.
 
-use crate::journal::{Artifact, Effect, Ending, Event, Promotion, Record};
+use crate::journal::{Artifact, Effect, Ending, Event, Journal, Promotion, Record};
 
 /// Where a step stands, by its journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,5 +229,12 @@ impl State {
             "ending": self.ending.map(Ending::as_str),
             "steps": steps,
         })
+    }
+}
+
+impl Journal {
+    /// What the records say.
+    pub fn state(&self) -> State {
+        State::of(self.records())
     }
 }

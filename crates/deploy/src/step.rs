@@ -4,12 +4,13 @@ use std::time::{Duration, Instant};
 
 use shipgate_http::HttpClient;
 use shipgate_http::retry::{Attempt, Backoff, retry};
+use shipgate_report::{Finding, Outcome as Verdict, Phase};
 
 use crate::Error;
+use crate::context::Context;
 use crate::driver::Driver;
 use crate::journal::Effect;
 use crate::plan::{Step, StepKind};
-use crate::run::Context;
 
 /// Does one step; its effect and a line for the report, or why it failed.
 pub(crate) async fn act(
@@ -183,4 +184,12 @@ async fn health(
             start.elapsed()
         )),
     }
+}
+
+/// A failing finding of the deployment phase.
+pub(crate) fn failed(name: &str, duration: Duration, message: &str) -> Finding {
+    let mut f = Finding::new(name, Phase::Deploy, Verdict::Fail);
+    f.duration = duration;
+    f.message = message.to_owned();
+    f
 }

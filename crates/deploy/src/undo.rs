@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use shipgate_report::{Finding, Outcome as Verdict, Phase};
 
 use crate::Error;
+use crate::context::Context;
 use crate::journal::{Effect, Ending, Event, Journal};
 use crate::plan::StepKind;
-use crate::run::{Context, failed};
 use crate::state::StepState;
-use crate::step::{check_restored, run_command, switch};
+use crate::step::{check_restored, failed, run_command, switch};
 
 /// After a failed step: `RolledBack` when what had changed was undone and the restored
 /// release is healthy, `Failed` when nothing had changed or an undo failed.

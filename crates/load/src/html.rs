@@ -266,3 +266,26 @@ th:first-child, td:first-child {{ text-align: left; }} .pass {{ color: {GREEN}; 
     html.push_str("</table></body></html>\n");
     html
 }
+
+// The page is a view of the report: it lives with the renderer, so that the report
+// does not depend on how it is drawn.
+impl LoadReport {
+    /// The self-contained HTML report (inline SVG charts, no scripts or CDN): thresholds,
+    /// requests and failures per second, p50/p95/p99 per second, users, the per-request
+    /// table, and `config` lines describing the run.
+    pub fn html(&self, title: &str, config: &[(String, String)]) -> String {
+        let mut lines = vec![
+            (
+                "started".to_owned(),
+                humantime::format_rfc3339_seconds(self.started_at).to_string(),
+            ),
+            (
+                "duration".to_owned(),
+                format!("{:.1}s", self.elapsed.as_secs_f64()),
+            ),
+            ("dropped iterations".to_owned(), self.dropped.to_string()),
+        ];
+        lines.extend(config.iter().cloned());
+        render(self, &self.intervals, title, &lines)
+    }
+}

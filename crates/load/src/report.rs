@@ -26,9 +26,9 @@ pub struct LoadReport {
     /// Users or iterations aborted at the hard stop.
     pub hard_stopped: usize,
     failures: Vec<((String, String), u64)>,
-    intervals: Vec<Interval>,
-    started_at: SystemTime,
-    elapsed: Duration,
+    pub(crate) intervals: Vec<Interval>,
+    pub(crate) started_at: SystemTime,
+    pub(crate) elapsed: Duration,
     snapshot_json: Value,
 }
 
@@ -261,25 +261,6 @@ impl LoadReport {
             "failures": self.failures.iter().map(|((n, m), c)| json!({"name": n, "error": m, "occurrences": c})).collect::<Vec<_>>(),
             "snapshot": self.snapshot_json,
         })
-    }
-
-    /// The self-contained HTML report (inline SVG charts, no scripts or CDN): thresholds,
-    /// requests and failures per second, p50/p95/p99 per second, users, the per-request
-    /// table, and `config` lines describing the run.
-    pub fn html(&self, title: &str, config: &[(String, String)]) -> String {
-        let mut lines = vec![
-            (
-                "started".to_owned(),
-                humantime::format_rfc3339_seconds(self.started_at).to_string(),
-            ),
-            (
-                "duration".to_owned(),
-                format!("{:.1}s", self.elapsed.as_secs_f64()),
-            ),
-            ("dropped iterations".to_owned(), self.dropped.to_string()),
-        ];
-        lines.extend(config.iter().cloned());
-        crate::html::render(self, &self.intervals, title, &lines)
     }
 
     /// Writes `<prefix>_stats.csv`, `<prefix>_stats_history.csv` and `<prefix>_failures.csv`

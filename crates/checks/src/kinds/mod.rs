@@ -45,7 +45,6 @@ pub use system::SystemCheck;
 pub use tls::TlsCheck;
 
 use crate::Context;
-use crate::config::CheckKind;
 use crate::observation::Observation;
 
 /// A port written as a number or as a string holding one (interpolated values are strings).
@@ -90,4 +89,44 @@ pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) 
         CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
         CheckKind::Smoke(c) => smoke::observe(c, ctx).await,
     }
+}
+
+/// What a check checks.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CheckKind {
+    /// Environment variables and secrets.
+    Env(EnvCheck),
+    /// An HTTP endpoint.
+    Http(HttpCheck),
+    /// A TCP port.
+    Tcp(TcpCheck),
+    /// A DNS name.
+    Dns(DnsCheck),
+    /// A command's exit code and output.
+    Command(CommandCheck),
+    /// A file, and optionally URLs from a static-files manifest.
+    File(FileCheck),
+    /// Disk, memory and load.
+    System(SystemCheck),
+    /// A database: connection, version, pending migrations.
+    #[cfg(feature = "database")]
+    Database(DatabaseCheck),
+    /// Redis: round trip and memory.
+    #[cfg(feature = "redis")]
+    Redis(RedisCheck),
+    /// A TLS certificate.
+    #[cfg(feature = "tls")]
+    Tls(TlsCheck),
+    /// Django's deploy checks on a settings dump.
+    Django(DjangoCheck),
+    /// Line coverage from a test-coverage report, against a minimum.
+    Coverage(CoverageCheck),
+    /// Vulnerable dependencies in a cargo-audit, npm audit or pip-audit report.
+    Audit(AuditCheck),
+    /// Elasticsearch cluster health.
+    #[cfg(feature = "elasticsearch")]
+    Elasticsearch(ElasticsearchCheck),
+    /// Ordered HTTP steps.
+    Smoke(SmokeCheck),
 }
