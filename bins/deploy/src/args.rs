@@ -5,8 +5,8 @@
 
 use clap::{Parser, Subcommand};
 use shipgate_cli::{ConfigArgs, LogArgs, ReportArgs};
-use shipgate_deploy::{Artifact, Error, Promotion};
-use shipgate_pipeline::{Intent, RollbackOf};
+use shipgate_deploy::{Artifact, Error};
+use shipgate_pipeline::{Ask, Intent, RollbackOf};
 
 /// Deploy a release from the [deploy] section of shipgate.toml, with a journal that
 /// survives a crash, one deployment per environment at a time, and an undo.
@@ -216,11 +216,7 @@ impl Command {
     }
 
     /// What the operator asks for; none for the commands without [`Command::flags`].
-    /// `promotion`: the release and gates of a `promote` whose gates held.
-    pub(crate) fn intent(
-        &self,
-        promotion: Option<(String, Artifact, Promotion)>,
-    ) -> Result<Option<Intent>, Error> {
+    pub(crate) fn ask(&self) -> Result<Option<Ask>, Error> {
         Ok(Some(match self {
             Command::Deploy {
                 release,
@@ -228,7 +224,7 @@ impl Command {
                 skip,
                 force,
                 ..
-            } => Intent::Deploy {
+            } => Ask::Operation(Intent::Deploy {
                 release: release.clone(),
                 artifact: Artifact::described(
                     release,
@@ -239,27 +235,27 @@ impl Command {
                 promotion: None,
                 skip: skip.clone(),
                 force: *force,
+            }),
+            Command::Promote {
+                from,
+                version,
+                emergency,
+                reason,
+                ..
+            } => Ask::Promote {
+                from: from.clone(),
+                version: version.clone(),
+                emergency: reason.clone().filter(|_| *emergency),
             },
-            Command::Promote { .. } => {
-                let (release, artifact, promotion) =
-                    promotion.expect("a promotion's gates are checked first");
-                Intent::Deploy {
-                    release,
-                    artifact,
-                    promotion: Some(promotion),
-                    skip: Vec::new(),
-                    force: false,
-                }
-            }
-            Command::Resume { .. } => Intent::Resume,
-            Command::Abort { .. } => Intent::Abort,
+            Command::Resume { .. } => Ask::Operation(Intent::Resume),
+            Command::Abort { .. } => Ask::Operation(Intent::Abort),
             Command::Rollback {
                 what,
                 to,
                 backup,
                 force,
                 ..
-            } => Intent::Rollback {
+            } => Ask::Operation(Intent::Rollback {
                 of: match what {
                     What::Application => RollbackOf::Application,
                     What::Database => RollbackOf::Database,
@@ -269,7 +265,7 @@ impl Command {
                 backup: backup.clone(),
                 force: *force,
                 unattended: false,
-            },
+            }),
             _ => return Ok(None),
         }))
     }

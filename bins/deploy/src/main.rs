@@ -3,17 +3,18 @@
 //! Thin glue over `shipgate_deploy`: parse arguments, load `[deploy]`, confirm a
 //! protected environment, run the operation, report, map to an exit code.
 
+mod approve;
 mod args;
 mod exit;
-mod promote;
 mod show;
 
 use std::process::ExitCode;
 
 use shipgate_cli::Failure;
 use shipgate_deploy::DeployConfig;
-use shipgate_pipeline::{Target, layers};
+use shipgate_pipeline::{Operator, Planned, layers};
 use shipgate_report::{ExitCode as Code, Report};
+use tokio_util::sync::CancellationToken;
 
 use args::{Args, Command};
 pub(crate) use exit::{failure, pipeline};
@@ -52,88 +53,54 @@ fn run(args: &Args) -> Result<Code, Failure> {
         .command
         .flags()
         .expect("a command that changes something");
-    let runtime = shipgate_cli::runtime(None)?;
-    if matches!(
-        &args.command,
-        Command::Deploy { .. } | Command::Promote { .. }
-    ) {
-        promote::watch_ready(&doc, &base, &env, &runtime)?;
-    }
-    let promoted = match &args.command {
-        Command::Promote { .. } => Some(promote::gates(args, &doc, &config, &runtime)?),
-        _ => None,
-    };
-    if let Some(p) = &promoted
-        && !p.gates.passed()
-    {
-        return promote::refused(p, &env, outputs, &redactor);
-    }
-    let deployment = promoted.as_ref().map(promote::Promoted::deployment);
-    let intent = (args.command.intent(deployment))
+    let ask = (args.command.ask())
         .map_err(failure)?
-        .expect("an intent for every command with flags");
-    let target = Target {
-        config: &config,
+        .expect("an ask for every command with flags");
+    let runtime = shipgate_cli::runtime(None)?;
+    let op = Operator {
+        doc: &doc,
         base: &base,
         environment: &env,
+        config: &config,
         driver,
+        by: shipgate_deploy::actor(),
+        github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        cancel: CancellationToken::new(),
+        progress: &|line: &str| eprintln!("{line}"),
+        interruptible: &|cancel, what| shipgate_cli::cancel_on_ctrl_c(cancel.clone(), what),
+        redactor: redactor.clone(),
     };
-    let prepared = runtime
-        .block_on(shipgate_pipeline::prepare(&target, &intent, hooks))
-        .map_err(pipeline)?;
+    let ready = match runtime
+        .block_on(shipgate_pipeline::plan(&op, ask, hooks))
+        .map_err(pipeline)?
+    {
+        Planned::Stopped { title, findings } => {
+            let mut report = Report::new(title).with_redactor(redactor);
+            report.extend(findings);
+            outputs.emit(&report)?;
+            return Ok(Code::Failure);
+        }
+        Planned::Ready(ready) => ready,
+    };
     if matches!(&args.command, Command::Deploy { dry_run: true, .. }) {
-        for line in prepared.describe(driver) {
+        for line in ready.describe(driver) {
             println!("{}", redactor.redact(&line));
         }
         return Ok(Code::Success);
     }
-    let (op, release) = (prepared.operation, prepared.release.as_str());
-    if prepared.plan.protected {
-        let phrase = format!("{} {env}", op.verb());
+    if let Some(phrase) = ready.phrase(&env) {
         shipgate_cli::confirm(&env, &phrase, confirm.confirm.as_deref())?;
     }
-    let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig::default())
-        .map_err(|e| Failure::usage("cannot build the HTTP client", e))?;
-    let mut ctx = prepared.context(driver, http, true);
-    ctx.redactor = redactor.clone();
-    let mut report_lines = Vec::new();
-    if let Some(p) = &promoted {
-        report_lines.extend(p.gates.findings());
-        report_lines.extend(runtime.block_on(promote::announce_emergency(
-            p,
-            &mut announcer,
-            release,
-            &env,
-        )));
-    }
-    let (outcome, notified) = runtime
-        .block_on(announcer.around(op, &ctx, release, &env))
-        .map_err(failure)?;
-    if let Some(p) = &promoted {
-        promote::used(p, &config.state_dir_for(&base, &env), &env, &outcome.id)?;
-    }
-    let ending = outcome.ending.as_str();
-    let mut passed = op.succeeded(outcome.ending);
-    let mut title = format!("shipgate-deploy {} {release} to {env}: {ending}", op.verb());
-    report_lines.extend(prepared.findings.iter().cloned());
-    report_lines.extend(outcome.findings);
-    report_lines.extend(notified);
-    if passed
-        && matches!(
-            &args.command,
-            Command::Deploy { .. } | Command::Promote { .. }
-        )
-    {
-        // The deployment's last step: the watch window the pipeline asks for.
-        if let Some((verdict, findings)) = promote::watch_after(&doc, &base, &env, &runtime)? {
-            title = format!("{title}; watch {verdict}");
-            passed = verdict == "passed";
-            report_lines.extend(findings);
-        }
-    }
-    let mut report = Report::new(title).with_redactor(redactor);
-    report.extend(report_lines);
+    let done = runtime
+        .block_on(ready.run(&op, &mut announcer))
+        .map_err(pipeline)?;
+    let mut report = Report::new(done.title).with_redactor(redactor);
+    report.extend(done.findings);
     outputs.emit(&report)?;
-    eprintln!("journal: {}", outcome.journal.display());
-    Ok(if passed { Code::Success } else { Code::Failure })
+    eprintln!("journal: {}", done.journal.display());
+    Ok(if done.passed {
+        Code::Success
+    } else {
+        Code::Failure
+    })
 }

@@ -101,7 +101,7 @@ pub(crate) fn read_only(
         Command::History { json, all: true } => history_all(&config.state_dir_for(base, ""), *json),
         Command::Unlock { yes } => unlock(&state_dir, *yes),
         Command::Gc => gc(driver, &state_dir),
-        Command::Approve { id } => crate::promote::approve(doc, &state_dir, env, id),
+        Command::Approve { id } => crate::approve::approve(doc, &state_dir, env, id),
         _ => return None,
     })
 }

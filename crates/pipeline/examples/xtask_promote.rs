@@ -10,9 +10,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use shipgate_deploy::{DeployConfig, Ending};
-use shipgate_pipeline::{Intent, PipelineConfig, Target, WatchSetup, gate, layers};
-use shipgate_watch::{SystemClock, Verdict};
+use shipgate_deploy::DeployConfig;
+use shipgate_pipeline::{Ask, Operator, Planned, layers};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -41,73 +40,44 @@ async fn promote(from: &str, to: &str, version: &str) -> Result<bool, Error> {
         shipgate_config::Vars::process(),
     )?;
     let deploy: DeployConfig = doc.section("deploy")?.ok_or("no [deploy]")?;
-    let pipeline: PipelineConfig = doc.section("pipeline")?.ok_or("no [pipeline]")?;
-    let by = std::env::var("USER").unwrap_or_else(|_| "xtask".into());
-
-    // 1. The gates, in order; the first that fails says why.
-    let request = gate::Promote {
+    let driver = shipgate_deploy::driver_for(&deploy, base)?;
+    // The same path as `shipgate-deploy promote`: the gates, the deployment with the
+    // gates it passed in its journal, its notices, the approval used, the watch window
+    // (a rollback rule that fires switches back by itself; the verdict is recorded).
+    let op = Operator {
         doc: &doc,
         base,
-        deploy: &deploy,
-        pipeline: &pipeline,
-        from,
-        to,
-        version,
-        by: &by,
-        emergency: None,
+        environment: to,
+        config: &deploy,
+        driver: &*driver,
+        by: shipgate_deploy::actor(),
         github_actions: false,
         cancel: Default::default(),
-        progress: None,
+        progress: &|line: &str| println!("{line}"),
+        interruptible: &|_, _| {},
+        redactor: doc.redactor(),
     };
-    let gates = gate::check(&request, &SystemClock).await?;
-    for f in gates.findings() {
+    let ask = Ask::Promote {
+        from: from.to_owned(),
+        version: version.to_owned(),
+        emergency: None,
+    };
+    let hooks = layers::checks(&doc, base, &doc.redactor())?;
+    let ready = match shipgate_pipeline::plan(&op, ask, hooks).await? {
+        Planned::Stopped { title, .. } => {
+            println!("{title}");
+            return Ok(false);
+        }
+        Planned::Ready(ready) => ready,
+    };
+    if let Some(phrase) = ready.phrase(to) {
+        println!("{to} is protected: this xtask takes running it as saying {phrase:?}");
+    }
+    let mut announcer = layers::Announcer::new(&doc, base, to)?;
+    let done = ready.run(&op, &mut announcer).await?;
+    for f in &done.findings {
         println!("{:<16} {:?}  {}", f.name, f.outcome, f.message);
     }
-    if !gates.passed() {
-        return Ok(false);
-    }
-
-    // 2. The deployment, with the gates it passed in its journal.
-    let hooks = layers::checks(&doc, base, &doc.redactor())?;
-    let driver = shipgate_deploy::driver_for(&deploy, base)?;
-    // The deployment, resolved and guarded as `shipgate-deploy promote` does it.
-    let target = Target {
-        config: &deploy,
-        base,
-        environment: to,
-        driver: &*driver,
-    };
-    let intent = Intent::Deploy {
-        release: gates.release.clone(),
-        artifact: gates.artifact.clone(),
-        promotion: Some(gates.promotion(from, &by, None)),
-        skip: Vec::new(),
-        force: false,
-    };
-    let prepared = shipgate_pipeline::prepare(&target, &intent, hooks).await?;
-    let http = shipgate_http::HttpClient::new(&Default::default())?;
-    let ctx = prepared.context(&*driver, http, true);
-    let outcome = shipgate_deploy::deploy(&ctx).await?;
-    println!("deployment {}: {}", outcome.id, outcome.ending.as_str());
-    if outcome.ending != Ending::Deployed {
-        return Ok(false);
-    }
-
-    // 3. The watch window; a rollback rule that fires switches back by itself.
-    let Some(length) = pipeline.watch_for(to) else {
-        return Ok(true);
-    };
-    let watch = WatchSetup::from_document(&doc, base, to)?;
-    let window = watch
-        .run(Some(length), true, Default::default(), None)
-        .await?;
-    if let Some((record, path)) = watch.record(&window)? {
-        println!(
-            "watch {}: {} ({})",
-            record.deployment,
-            record.verdict,
-            path.display()
-        );
-    }
-    Ok(window.verdict() == Verdict::Passed)
+    println!("{}", done.title);
+    Ok(done.passed)
 }

@@ -48,6 +48,7 @@ mod guard;
 pub mod layers;
 mod operation;
 mod record;
+mod run;
 mod watch;
 mod watch_hooks;
 
@@ -58,6 +59,7 @@ pub use config::{ApprovalConfig, Approver, GateConfig, GateKind, PipelineConfig,
 pub use error::{Error, ErrorKind};
 pub use operation::{Intent, Prepared, RollbackOf, Target, prepare};
 pub use record::WatchRecord;
+pub use run::{Ask, Done, Operator, Planned, Ready, plan};
 pub use watch::WatchSetup;
 pub use watch_hooks::{DeployMute, DeployRollback};
 
