@@ -40,7 +40,7 @@ pub enum Operation {
     Resume,
     /// [`abort`] the interrupted deployment.
     Abort,
-    /// Switch back to an earlier release: [`deploy`] of a [`Plan::rollback_to`] plan.
+    /// Switch back to an earlier release: [`deploy`] of a [`crate::Plan::rollback_to`] plan.
     Rollback,
 }
 
