@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shipgate_deploy::{Context, DeployConfig, Driver, Hooks, Plan};
+use shipgate_deploy::{DeployConfig, Driver};
 use shipgate_testkit::{Nginx, SlotProcesses};
 
 use crate::{BIN, text};
@@ -178,31 +178,7 @@ url = "{receiver}/hooks/watch"
     }
 
     async fn deploy(&self, release: &str) {
-        let config = self.config();
-        let driver = self.driver();
-        let plan = Plan::from_config(
-            &config,
-            "staging",
-            release,
-            self.dir.path(),
-            Hooks::default(),
-        )
-        .unwrap();
-        let ctx = Context {
-            confirmed: true,
-            ..Context::new(
-                &plan,
-                &*driver,
-                shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-            )
-        };
-        let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
-        assert_eq!(
-            outcome.ending,
-            shipgate_deploy::Ending::Deployed,
-            "{:?}",
-            outcome.findings
-        );
+        crate::deployed(self.dir.path(), release).await;
     }
 
     /// Makes the serving release fail this fraction of its responses, from now.

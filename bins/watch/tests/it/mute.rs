@@ -6,8 +6,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shipgate_deploy::{Context, DeployConfig, Hooks, Plan};
-
 use crate::BIN;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -92,22 +90,7 @@ url = "{url}/hook"
     })
     .await;
 
-    let config: DeployConfig = toml::from_str::<toml::Value>(deploy).unwrap()["deploy"]
-        .clone()
-        .try_into()
-        .unwrap();
-    let driver = shipgate_deploy::driver_for(&config, dir.path()).unwrap();
-    let plan = Plan::from_config(&config, "staging", "v1", dir.path(), Hooks::default()).unwrap();
-    let ctx = Context {
-        confirmed: true,
-        ..Context::new(
-            &plan,
-            &*driver,
-            shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-        )
-    };
-    let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
-    assert_eq!(outcome.ending, shipgate_deploy::Ending::Deployed);
+    crate::deployed(dir.path(), "v1").await;
     let history = read_history(dir.path());
     let held = history
         .iter()

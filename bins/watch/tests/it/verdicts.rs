@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use shipgate_demo_app::{App, Options};
-use shipgate_deploy::{Context, DeployConfig, Hooks, Plan};
 use shipgate_testkit::Prometheus;
 
 use crate::{BIN, text};
@@ -106,30 +105,7 @@ source = "prom"
 
     /// Deploys `release` with shipgate-deploy's library (the host driver).
     async fn deploy(&self, release: &str) {
-        let text = std::fs::read_to_string(self.dir.path().join("shipgate.toml")).unwrap();
-        let config: DeployConfig = toml::from_str::<toml::Value>(&text).unwrap()["deploy"]
-            .clone()
-            .try_into()
-            .unwrap();
-        let driver = shipgate_deploy::driver_for(&config, self.dir.path()).unwrap();
-        let plan = Plan::from_config(
-            &config,
-            "staging",
-            release,
-            self.dir.path(),
-            Hooks::default(),
-        )
-        .unwrap();
-        let ctx = Context {
-            confirmed: true,
-            ..Context::new(
-                &plan,
-                &*driver,
-                shipgate_http::HttpClient::new(&Default::default()).unwrap(),
-            )
-        };
-        let outcome = shipgate_deploy::deploy(&ctx).await.unwrap();
-        assert_eq!(outcome.ending, shipgate_deploy::Ending::Deployed);
+        crate::deployed(self.dir.path(), release).await;
     }
 
     fn watch(&self, args: &[&str]) -> tokio::process::Command {
