@@ -12,8 +12,8 @@ use http::{Request, StatusCode};
 use crate::client::HttpClient;
 use crate::cookies::CookieJar;
 use crate::expr::Mismatch;
-use crate::scenario::Step;
 use crate::session::{Session, copy};
+use crate::step::Step;
 use crate::template::TemplateVars;
 use crate::{Error, Response};
 

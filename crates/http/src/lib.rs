@@ -46,6 +46,7 @@ mod response;
 pub mod retry;
 mod scenario;
 mod session;
+mod step;
 mod template;
 
 pub use client::{ClientConfig, HttpClient, Roots};
@@ -55,6 +56,7 @@ pub use exchange::{Exchange, Failed, MakeSender, Sender, exchange};
 pub use expr::{Assertion, Capture, Mismatch};
 pub use jsonpath::JsonPath;
 pub use response::Response;
-pub use scenario::{Step, StepOutcome, StepResult, run_step, run_steps};
+pub use scenario::{StepOutcome, StepResult, run_step, run_steps};
 pub use session::Session;
+pub use step::Step;
 pub use template::{Template, TemplateVars};
