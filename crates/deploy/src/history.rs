@@ -139,10 +139,17 @@ pub fn latest(state_dir: &Path) -> Result<Option<(PathBuf, State)>, Error> {
 }
 
 /// Removes the journals of deployments that never began (no first line): their
-/// deployer died before it did anything. Only under the lock.
+/// deployer died before it did anything. Only under the lock. Reads no further than
+/// each journal's first line.
 pub(crate) fn remove_unbegun(state_dir: &Path) -> Result<(), Error> {
+    use std::io::BufRead as _;
     for path in journals(state_dir)? {
-        if crate::journal::read(&path)?.is_empty() {
+        let file = std::fs::File::open(&path).map_err(|e| Error::state("read", &path, e))?;
+        let mut first = Vec::new();
+        std::io::BufReader::new(file)
+            .read_until(b'\n', &mut first)
+            .map_err(|e| Error::state("read", &path, e))?;
+        if !first.ends_with(b"\n") {
             std::fs::remove_file(&path).map_err(|e| Error::state("remove", &path, e))?;
         }
     }

@@ -245,14 +245,7 @@ impl NotifyConfig {
         if out.is_empty() && self.routes.is_empty() {
             out = self.channels.keys().cloned().collect();
         }
-        // Only alerts are alerts: an Alertmanager pages on what it holds, so a
-        // deployment's news never goes there.
-        out.retain(|c| {
-            self.channels.get(c).is_none_or(|ch| {
-                !matches!(ch, ChannelConfig::Alertmanager { .. })
-                    || event.kind == crate::EventKind::Alert
-            })
-        });
+        out.retain(|c| self.channels.get(c).is_none_or(|ch| ch.takes(event.kind)));
         out
     }
 
@@ -274,5 +267,13 @@ impl NotifyConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl ChannelConfig {
+    /// Whether events of `kind` go to this channel. Only alerts are alerts: an
+    /// Alertmanager pages on what it holds, so a deployment's news never goes there.
+    pub fn takes(&self, kind: crate::EventKind) -> bool {
+        !matches!(self, ChannelConfig::Alertmanager { .. }) || kind == crate::EventKind::Alert
     }
 }

@@ -87,8 +87,8 @@ pub struct Ready {
     /// The release, plan and guard findings.
     pub prepared: Prepared,
     promoted: Option<Promoted>,
-    /// Whether a watch window follows a successful deployment.
-    watch: bool,
+    /// The watch window that follows a successful deployment, and its length.
+    watch: Option<(WatchSetup, std::time::Duration)>,
 }
 
 /// A promotion whose gates passed.
@@ -120,13 +120,16 @@ pub async fn plan(op: &Operator<'_>, ask: Ask, hooks: Hooks) -> Result<Planned, 
         ask,
         Ask::Promote { .. } | Ask::Operation(Intent::Deploy { .. })
     );
-    let watch = deploys && watch_length(op.doc, op.environment)?.is_some();
-    if watch {
-        let setup = WatchSetup::from_document(op.doc, op.base, op.environment)?;
-        for unchecked in setup.check_queries().await? {
-            (op.progress)(&unchecked);
+    let watch = match watch_length(op.doc, op.environment)? {
+        Some(length) if deploys => {
+            let setup = WatchSetup::from_document(op.doc, op.base, op.environment)?;
+            for unchecked in setup.check_queries().await? {
+                (op.progress)(&unchecked);
+            }
+            Some((setup, length))
         }
-    }
+        _ => None,
+    };
     let (intent, promoted) = match ask {
         Ask::Operation(intent) => (intent, None),
         Ask::Promote {
@@ -231,9 +234,9 @@ impl Ready {
         findings.extend(self.prepared.findings.iter().cloned());
         findings.extend(outcome.findings);
         findings.extend(notified);
-        if passed && self.watch {
+        if passed && let Some((setup, length)) = &self.watch {
             // The deployment's last step: the watch window the pipeline asks for.
-            let (verdict, watched) = watch_after(op).await?;
+            let (verdict, watched) = watch_after(op, setup, *length).await?;
             title = format!("{title}; watch {verdict}");
             passed = verdict == "passed";
             findings.extend(watched);
@@ -351,10 +354,12 @@ async fn announce_emergency(
 
 /// The watch window after a deployment: its verdict and the window's findings; the
 /// verdict is recorded for the next environment's `promoted` gate.
-async fn watch_after(op: &Operator<'_>) -> Result<(String, Vec<Finding>), Error> {
+async fn watch_after(
+    op: &Operator<'_>,
+    setup: &WatchSetup,
+    length: std::time::Duration,
+) -> Result<(String, Vec<Finding>), Error> {
     let env = op.environment;
-    let length = watch_length(op.doc, env)?.expect("a window the environment asks for");
-    let setup = WatchSetup::from_document(op.doc, op.base, env)?;
     (op.progress)(&format!(
         "watching {env} for {} ([pipeline.environments.{env}] watch)",
         humantime::format_duration(length)

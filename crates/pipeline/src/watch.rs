@@ -124,13 +124,14 @@ impl WatchSetup {
     /// server down now), to be said.
     pub async fn check_queries(&self) -> Result<Vec<String>, Error> {
         let mut unchecked = Vec::new();
+        let client = http()?;
         for (name, source) in &self.config.sources {
             let shipgate_watch::SourceConfig::Prometheus { queries, .. } = source else {
                 continue;
             };
             let sampler = shipgate_watch::source::Source::new(name, source, &self.config);
             for (field, promql) in queries {
-                match sampler.check(&http()?, promql).await {
+                match sampler.check(&client, promql).await {
                     QueryCheck::Accepted => {}
                     QueryCheck::Unchecked(why) => unchecked.push(format!(
                         "[watch.sources.{name}] queries.{field} not checked: {why}"
