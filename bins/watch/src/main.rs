@@ -63,7 +63,7 @@ fn run(args: &Args) -> Result<Code, Failure> {
     }
     let metrics = setup.bind_metrics().map_err(config)?;
     let cancel = CancellationToken::new();
-    let version = setup.serving();
+    let version = runtime.block_on(setup.serving());
     let window = runtime
         .block_on(async {
             stop_on_signals(cancel.clone());

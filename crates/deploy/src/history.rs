@@ -12,24 +12,25 @@ use crate::{Error, ErrorKind};
 /// release the driver has is itself; otherwise `to` is a version, and its release is
 /// the one the environment's newest successful deployment of that version put in
 /// place (the journals say which).
-pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Result<String, Error> {
+pub async fn rollback_target(
+    driver: &dyn Driver,
+    state_dir: &Path,
+    to: &str,
+) -> Result<String, Error> {
     if to == "previous" {
         // The driver's own list, else the journals: the release the current one
         // replaced (a slot stopped since is started again by the rollback).
-        let from_journals = || -> Result<Option<String>, Error> {
-            let Some(current) = driver.current()? else {
-                return Ok(None);
-            };
-            Ok(history(state_dir)?
-                .into_iter()
-                .rev()
-                .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
-                .and_then(|s| s.previous)
-                .filter(|p| *p != current))
-        };
-        let found = match previous_release(driver)? {
+        let found = match previous_release(driver).await? {
             Some(p) => Some(p),
-            None => from_journals()?,
+            None => match driver.current().await? {
+                None => None,
+                Some(current) => history(state_dir)?
+                    .into_iter()
+                    .rev()
+                    .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
+                    .and_then(|s| s.previous)
+                    .filter(|p| *p != current),
+            },
         };
         return found.ok_or_else(|| {
             Error::new(
@@ -38,7 +39,7 @@ pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Resul
             )
         });
     }
-    if driver.releases()?.iter().any(|r| r == to) {
+    if driver.releases().await?.iter().any(|r| r == to) {
         return Ok(to.to_owned());
     }
     let all = history(state_dir)?;
@@ -65,7 +66,7 @@ pub fn rollback_target(driver: &dyn Driver, state_dir: &Path, to: &str) -> Resul
         ErrorKind::Config,
         format!(
             "{to:?} is neither a release in place ({}) nor a version deployed here ({}); nothing was changed",
-            driver.releases()?.join(", "),
+            driver.releases().await?.join(", "),
             if known.is_empty() {
                 "none".to_owned()
             } else {
@@ -157,9 +158,9 @@ pub(crate) fn remove_unbegun(state_dir: &Path) -> Result<(), Error> {
 }
 
 /// The release before the one serving now, as the driver lists them.
-pub fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
-    let current = driver.current()?;
-    let releases = driver.releases()?;
+pub async fn previous_release(driver: &dyn Driver) -> Result<Option<String>, Error> {
+    let current = driver.current().await?;
+    let releases = driver.releases().await?;
     let Some(current) = current else {
         return Ok(None);
     };

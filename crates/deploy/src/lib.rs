@@ -35,7 +35,7 @@
 //! let ctx = Context::new(&plan, &*driver, http);
 //! let outcome = shipgate_deploy::deploy(&ctx).await?;
 //! assert_eq!(outcome.ending, Ending::Deployed);
-//! assert_eq!(driver.current()?.as_deref(), Some("v42"));
+//! assert_eq!(driver.current().await?.as_deref(), Some("v42"));
 //! # Ok(()) }
 //! ```
 

@@ -396,7 +396,7 @@ async fn forward(
                 // The deployer died while switching: if the driver serves the release,
                 // the switch took effect; record it rather than switch again (only
                 // what follows a switch, a restart, runs again: it may not have ended).
-                if ctx.driver.current()?.as_deref() == Some(ctx.plan.release.as_str()) {
+                if ctx.driver.current().await?.as_deref() == Some(ctx.plan.release.as_str()) {
                     journal.append(Event::StepStarting {
                         step: step.name.clone(),
                         previous: state.previous.clone(),
@@ -445,7 +445,7 @@ async fn forward(
         let previous = match step.kind {
             StepKind::Release | StepKind::Backup(_) => match &state.previous {
                 Some(p) => Some(p.clone()),
-                None => ctx.driver.current()?,
+                None => ctx.driver.current().await?,
             },
             _ => None,
         };

@@ -87,7 +87,7 @@ pub(crate) async fn undo_all(
             // cut short may have switched: whatever the driver serves now that is not
             // the previous release is switched back, as a done one is.
             (StepState::InDoubt | StepState::Failed(_), StepKind::Release) => {
-                let current = ctx.driver.current()?;
+                let current = ctx.driver.current().await?;
                 // An undo of it that was cut short switched back, but may not have
                 // ended the activation (the restart) after: it is done again.
                 let cut_short = state

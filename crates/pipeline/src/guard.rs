@@ -14,7 +14,7 @@ use crate::{Error, ErrorKind};
 /// work: the release serving now is still in place to switch back to, and the
 /// migrations the new release brings are each reversible, or a backup step covers
 /// them. Refuses otherwise (unless `force`).
-pub(crate) fn release(
+pub(crate) async fn release(
     config: &DeployConfig,
     base: &Path,
     driver: &dyn Driver,
@@ -22,7 +22,7 @@ pub(crate) fn release(
     backed_up: bool,
     force: bool,
 ) -> Result<Option<Finding>, Error> {
-    let Some(current) = driver.current().map_err(unread)? else {
+    let Some(current) = driver.current().await.map_err(unread)? else {
         return Ok(None);
     };
     let refuse = |why: String| {
@@ -33,7 +33,7 @@ pub(crate) fn release(
             ),
         )
     };
-    if !force && !driver.releases().map_err(unread)?.contains(&current) {
+    if !force && !driver.releases().await.map_err(unread)?.contains(&current) {
         return Err(refuse(format!(
             "{current}, the release serving now, is not in place to switch back to"
         )));
@@ -149,7 +149,7 @@ pub(crate) async fn rollback(
         return Ok(None);
     };
     let framework = framework(&m.framework)?;
-    let Some(current) = driver.current().map_err(unread)? else {
+    let Some(current) = driver.current().await.map_err(unread)? else {
         return Ok(None);
     };
     let now = m.release_files(driver, base, &current);
@@ -325,7 +325,7 @@ pub(crate) async fn rollback(
 /// one lacks ([`DeployConfig::migrations`]), restoring the database alone would leave
 /// it on an older schema than its code needs: refused (unless `force`), offering
 /// `rollback full`. When that cannot be told, the report says so.
-pub(crate) fn database(
+pub(crate) async fn database(
     config: &DeployConfig,
     base: &Path,
     env: &str,
@@ -351,7 +351,7 @@ pub(crate) fn database(
         // The restore step says there is none.
         return Ok(None);
     };
-    let Some(current) = driver.current().map_err(unread)? else {
+    let Some(current) = driver.current().await.map_err(unread)? else {
         return Ok(None);
     };
     let schema_of = m.previous_release.as_deref();

@@ -170,8 +170,10 @@ pub async fn prepare(
         Intent::Rollback {
             of: RollbackOf::Database,
             ..
-        } => driver.current()?.unwrap_or_default(),
-        Intent::Rollback { to, .. } => shipgate_deploy::rollback_target(driver, &state_dir, to)?,
+        } => driver.current().await?.unwrap_or_default(),
+        Intent::Rollback { to, .. } => {
+            shipgate_deploy::rollback_target(driver, &state_dir, to).await?
+        }
         Intent::Resume | Intent::Abort => shipgate_deploy::latest_release(&state_dir)?,
     };
     let named = if release.is_empty() { "none" } else { &release };
@@ -218,10 +220,10 @@ pub async fn prepare(
             backup,
             force,
             ..
-        } => guard::database(config, base, env, driver, backup.as_deref(), *force)?,
+        } => guard::database(config, base, env, driver, backup.as_deref(), *force).await?,
         Intent::Deploy { .. } if plan.protected => {
             let backed_up = config.backup.is_some() && !skip.iter().any(|s| s == "backup");
-            guard::release(config, base, driver, &release, backed_up, force)?
+            guard::release(config, base, driver, &release, backed_up, force).await?
         }
         _ => None,
     };

@@ -94,10 +94,10 @@ impl WatchSetup {
     }
 
     /// The release serving now, as `[deploy]`'s driver says.
-    pub fn serving(&self) -> Option<String> {
+    pub async fn serving(&self) -> Option<String> {
         let d = self.deploy.as_ref()?;
         let driver = shipgate_deploy::driver_for(d, &self.base).ok()?;
-        driver.current().ok().flatten()
+        driver.current().await.ok().flatten()
     }
 
     /// Listens on `[watch] metrics`, when it is set: before the watch starts, so that
@@ -203,7 +203,7 @@ impl WatchSetup {
         let watch = Watch {
             config: &self.config,
             environment: self.environment.clone(),
-            version: self.serving(),
+            version: self.serving().await,
             http,
             clock: &SystemClock,
             notifier,

@@ -227,7 +227,10 @@ url = "{receiver}/hooks/watch"
 #[tokio::test(flavor = "multi_thread")]
 async fn three_failed_health_probes_in_a_row_roll_back_once_and_notify() {
     let site = Site::new().await;
-    assert_eq!(site.driver().current().unwrap().as_deref(), Some("v2"));
+    assert_eq!(
+        site.driver().current().await.unwrap().as_deref(),
+        Some("v2")
+    );
     site.fail(1.0).await;
     let out = site.watch("4s").await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -253,7 +256,10 @@ async fn three_failed_health_probes_in_a_row_roll_back_once_and_notify() {
     assert_eq!(finding("verdict")["outcome"], "fail");
     // Rolled back once: v1 serves, one rollback in the history, and the failures before
     // it were exactly three probes.
-    assert_eq!(site.driver().current().unwrap().as_deref(), Some("v1"));
+    assert_eq!(
+        site.driver().current().await.unwrap().as_deref(),
+        Some("v1")
+    );
     let (_, health) = send("GET", &format!("{}/health", site.nginx.url()), "").await;
     assert_eq!(health["x-app-version"], "v1");
     assert_eq!(site.history("rollback").len(), 1);
@@ -298,7 +304,10 @@ async fn two_failed_probes_in_a_row_over_and_over_do_not_roll_back() {
     site.fail(2.0 / 3.0).await;
     let out = site.watch("3s").await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(site.driver().current().unwrap().as_deref(), Some("v2"));
+    assert_eq!(
+        site.driver().current().await.unwrap().as_deref(),
+        Some("v2")
+    );
     assert!(site.history("rollback").is_empty());
     let failed = site
         .history("sample")

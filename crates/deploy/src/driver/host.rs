@@ -59,12 +59,9 @@ impl Host {
     }
 }
 
-impl Driver for Host {
-    fn name(&self) -> &'static str {
-        "host"
-    }
-
-    fn current(&self) -> Result<Option<String>, Error> {
+impl Host {
+    /// The release serving now, read from this machine.
+    pub(crate) fn current_now(&self) -> Result<Option<String>, Error> {
         let link = self.root.join("current");
         match std::fs::read_link(&link) {
             Ok(target) => Ok(target.file_name().map(|n| n.to_string_lossy().into_owned())),
@@ -73,7 +70,8 @@ impl Driver for Host {
         }
     }
 
-    fn releases(&self) -> Result<Vec<String>, Error> {
+    /// The releases in place, oldest first.
+    pub(crate) fn releases_now(&self) -> Result<Vec<String>, Error> {
         let dir = self.releases_dir();
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -95,6 +93,20 @@ impl Driver for Host {
         }
         out.sort();
         Ok(out.into_iter().map(|(_, n)| n).collect())
+    }
+}
+
+impl Driver for Host {
+    fn name(&self) -> &'static str {
+        "host"
+    }
+
+    fn current(&self) -> DriverFuture<'_, Option<String>> {
+        Box::pin(async move { self.current_now() })
+    }
+
+    fn releases(&self) -> DriverFuture<'_, Vec<String>> {
+        Box::pin(async move { self.releases_now() })
     }
 
     fn release_dir(&self, release: &str) -> Option<PathBuf> {
@@ -180,7 +192,7 @@ impl Driver for Host {
 
     fn prune<'a>(&'a self, keep: &'a [String]) -> DriverFuture<'a, Vec<String>> {
         Box::pin(async move {
-            let all = self.releases()?;
+            let all = self.releases_now()?;
             let excess = all.len().saturating_sub(self.keep);
             let mut removed = Vec::new();
             for id in all.into_iter().take(excess) {

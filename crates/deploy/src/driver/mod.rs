@@ -25,10 +25,10 @@ pub trait Driver: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// The release serving now; none before the first deployment.
-    fn current(&self) -> Result<Option<String>, Error>;
+    fn current(&self) -> DriverFuture<'_, Option<String>>;
 
     /// The releases in place, oldest first.
-    fn releases(&self) -> Result<Vec<String>, Error>;
+    fn releases(&self) -> DriverFuture<'_, Vec<String>>;
 
     /// Makes `release` ready to switch to (copies it in place, starts an idle slot).
     /// Changes nothing that serves traffic.

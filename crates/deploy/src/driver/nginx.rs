@@ -313,25 +313,37 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     )
 }
 
-impl Driver for Nginx {
-    fn name(&self) -> &'static str {
-        "nginx"
-    }
-
-    fn current(&self) -> Result<Option<String>, Error> {
+impl Nginx {
+    /// The release serving now, read from this machine.
+    pub(crate) fn current_now(&self) -> Result<Option<String>, Error> {
         let Some(live) = self.live()? else {
             return Ok(None);
         };
         Ok(self.slots()?.get(live).map(|r| r.release.clone()))
     }
 
-    fn releases(&self) -> Result<Vec<String>, Error> {
+    /// The releases in place, oldest first.
+    pub(crate) fn releases_now(&self) -> Result<Vec<String>, Error> {
         let slots = self.slots()?;
         let live = self.live()?.unwrap_or(Slot::Blue);
         Ok([live.other(), live]
             .into_iter()
             .filter_map(|s| slots.get(s).map(|r| r.release.clone()))
             .collect())
+    }
+}
+
+impl Driver for Nginx {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn current(&self) -> DriverFuture<'_, Option<String>> {
+        Box::pin(async move { self.current_now() })
+    }
+
+    fn releases(&self) -> DriverFuture<'_, Vec<String>> {
+        Box::pin(async move { self.releases_now() })
     }
 
     fn prepare<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {

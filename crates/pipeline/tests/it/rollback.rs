@@ -60,10 +60,11 @@ async fn deploy(site: &Path, release: &str) {
     assert_eq!(outcome.ending, Ending::Deployed, "{:?}", outcome.findings);
 }
 
-fn current(site: &Path) -> Option<String> {
+async fn current(site: &Path) -> Option<String> {
     shipgate_deploy::driver_for(&config(), site)
         .unwrap()
         .current()
+        .await
         .unwrap()
 }
 
@@ -87,7 +88,11 @@ async fn an_unattended_rollback_is_refused_past_any_new_migration_and_goes_ahead
     let refused = hook.rollback("health").await.unwrap_err().to_string();
     assert!(refused.contains("not rolling back unattended"), "{refused}");
     assert!(refused.contains("(2)"), "{refused}");
-    assert_eq!(current(site).as_deref(), Some("v2"), "nothing was changed");
+    assert_eq!(
+        current(site).await.as_deref(),
+        Some("v2"),
+        "nothing was changed"
+    );
 
     // An operator's rollback to the same release is allowed: 0002 is reversible.
     let config = config();
@@ -113,7 +118,7 @@ async fn an_unattended_rollback_is_refused_past_any_new_migration_and_goes_ahead
     deploy(site, "v3").await;
     let done = hook.rollback("health").await.unwrap();
     assert!(done.starts_with("switched back to v2"), "{done}");
-    assert_eq!(current(site).as_deref(), Some("v2"));
+    assert_eq!(current(site).await.as_deref(), Some("v2"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
