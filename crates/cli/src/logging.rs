@@ -38,13 +38,19 @@ impl Logging {
     }
 }
 
-/// Installs the global logger, to stderr, filtered by `RUST_LOG`. Call once, first.
+/// What is logged when `RUST_LOG` is not set: warnings, and the progress lines of a
+/// long wait (a cloud rollout, a one-off task), which an operator must see.
+pub(crate) const DEFAULT_FILTER: &str = "warn,shipgate_deploy::progress=info";
+
+/// Installs the global logger, to stderr, filtered by `RUST_LOG` (default
+/// [`DEFAULT_FILTER`]). Call once, first.
 ///
 /// A second call (tests running several commands in one process) leaves the first
 /// logger in place and returns a handle that masks nothing new.
 pub fn init(args: &LogArgs) -> Logging {
     let logging = Logging::default();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let writer = Masked(logging.redactor.clone());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

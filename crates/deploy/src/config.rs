@@ -173,6 +173,92 @@ pub enum DriverConfig {
     /// Blue-green behind nginx: two slots on two ports, the upstream rewritten and
     /// nginx reloaded gracefully.
     Nginx(NginxConfig),
+    /// An AWS ECS service: a release is an image tag; a new task definition revision
+    /// runs it (needs shipgate-deploy's `ecs` feature).
+    Ecs(EcsConfig),
+}
+
+/// The `ecs` driver: a release is an image tag; deploying it registers a task
+/// definition revision that copies the service's current one with only the image
+/// (and `environment`) changed, updates the service and waits until it is stable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsConfig {
+    /// The cluster's name or ARN.
+    pub cluster: String,
+    /// The service's name or ARN.
+    pub service: String,
+    /// The container whose image a release changes (required when the task
+    /// definition has more than one); migrations run in it.
+    #[serde(default)]
+    pub container: Option<String>,
+    /// The image's repository, `REPOSITORY:RELEASE` being the image (default: the
+    /// container's current image without its tag).
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// Environment variables a release sets in the container (`{release}` is the
+    /// release), added to or replacing the task definition's.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// The region (default: `AWS_REGION`, then the profile's).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A profile of `~/.aws/config` (default: `AWS_PROFILE`, then `default`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Another endpoint for every AWS service (LocalStack, moto_server).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Refuse a release whose image tag is not in its ECR repository (images outside
+    /// ECR are not checked).
+    #[serde(default = "yes")]
+    pub check_image: bool,
+    /// How long the service has to become stable after an update (default: nine
+    /// tenths of `[deploy] timeout`, so that this driver's report, not the step's
+    /// time limit, says what was seen last).
+    #[serde(default, with = "shipgate_config::duration::option")]
+    pub wait: Option<Duration>,
+    /// Between two reads of the service while waiting.
+    #[serde(default = "five_seconds", with = "shipgate_config::duration")]
+    pub poll: Duration,
+    /// How stability is read: `deployment` (ECS's own: the PRIMARY deployment runs
+    /// the new revision, its rolloutState is COMPLETED and no other deployment is
+    /// left), or `counts` (the service runs the new revision with running = desired
+    /// and none pending: for emulators that do not model deployments, such as moto).
+    #[serde(default)]
+    pub rollout: RolloutReading,
+    /// ECS's deployment circuit breaker, set on the service with each update.
+    #[serde(default)]
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// How the `ecs` driver reads a rollout's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutReading {
+    /// The service's PRIMARY deployment, as ECS reports it.
+    #[default]
+    Deployment,
+    /// The service's running and pending counts (emulators).
+    Counts,
+}
+
+/// ECS's deployment circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Stop a deployment whose tasks keep failing to start.
+    pub enable: bool,
+    /// And have ECS roll back to the last completed deployment.
+    #[serde(default)]
+    pub rollback: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
 }
 
 /// The `nginx` driver.

@@ -18,19 +18,24 @@ pub async fn rollback_target(
     to: &str,
 ) -> Result<String, Error> {
     if to == "previous" {
-        // The driver's own list, else the journals: the release the current one
-        // replaced (a slot stopped since is started again by the rollback).
-        let found = match previous_release(driver).await? {
+        // The release the current one replaced, as the journals tell it (after a
+        // rollback, that is the release rolled back from); else the driver's own
+        // order, for a release deployed before shipgate kept journals here.
+        let Some(current) = driver.current().await? else {
+            return Err(Error::new(
+                ErrorKind::NothingToDo,
+                "nothing is deployed here: there is no previous release to roll back to",
+            ));
+        };
+        let replaced = history(state_dir)?
+            .into_iter()
+            .rev()
+            .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
+            .and_then(|s| s.previous)
+            .filter(|p| *p != current);
+        let found = match replaced {
             Some(p) => Some(p),
-            None => match driver.current().await? {
-                None => None,
-                Some(current) => history(state_dir)?
-                    .into_iter()
-                    .rev()
-                    .find(|s| s.release == current && s.ending == Some(Ending::Deployed))
-                    .and_then(|s| s.previous)
-                    .filter(|p| *p != current),
-            },
+            None => previous_release(driver).await?,
         };
         return found.ok_or_else(|| {
             Error::new(

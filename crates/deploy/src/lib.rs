@@ -57,10 +57,12 @@ mod step;
 mod undo;
 
 pub use config::{
-    CommandConfig, DeployConfig, DriverConfig, HealthConfig, HostConfig, MigrationsConfig,
-    NginxConfig,
+    CircuitBreaker, CommandConfig, DeployConfig, DriverConfig, EcsConfig, HealthConfig, HostConfig,
+    MigrationsConfig, NginxConfig, RolloutReading,
 };
 pub use context::Context;
+#[cfg(feature = "ecs")]
+pub use driver::ecs;
 pub use driver::{Driver, DriverFuture, Host, Nginx, from_config as driver_for, valid_release_id};
 pub use error::{Error, ErrorKind};
 pub use history::{

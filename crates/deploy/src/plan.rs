@@ -34,6 +34,9 @@ pub enum StepKind {
         run: String,
         /// What reverses it, if anything does.
         undo: Option<String>,
+        /// Run where the release runs when the driver has such a place (ECS: a
+        /// one-off task), not here: `[deploy.migrate]`.
+        in_release: bool,
     },
     /// Back up every `[deploy.backup]` item, verified.
     Backup(crate::backup::BackupConfig),
@@ -145,6 +148,7 @@ impl Plan {
                 kind: StepKind::Command {
                     run: c.run.clone(),
                     undo: c.undo.clone(),
+                    in_release: false,
                 },
                 timeout: limit(c.timeout),
             });
@@ -155,6 +159,7 @@ impl Plan {
                 kind: StepKind::Command {
                     run: m.run.clone(),
                     undo: m.undo.clone(),
+                    in_release: true,
                 },
                 timeout: limit(m.timeout),
             });
@@ -351,7 +356,7 @@ impl Plan {
             .enumerate()
             .map(|(i, s)| {
                 let what = match &s.kind {
-                    StepKind::Command { run, undo } => match undo {
+                    StepKind::Command { run, undo, .. } => match undo {
                         Some(u) => format!("run `{run}` (undo: `{u}`)"),
                         None => format!("run `{run}` (no undo)"),
                     },

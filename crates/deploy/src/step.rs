@@ -61,7 +61,11 @@ pub(crate) async fn act(
             );
             Ok((Effect::Restored { id: m.id.clone() }, message))
         }
-        StepKind::Command { run, undo } => run_command(ctx, run, step.timeout)
+        StepKind::Command {
+            run,
+            undo,
+            in_release,
+        } => run_command(ctx, run, step.timeout, *in_release)
             .await
             .map(|m| (Effect::Ran { undo: undo.clone() }, m)),
         StepKind::Release => {
@@ -106,11 +110,19 @@ pub(crate) async fn switch(driver: &dyn Driver, release: &str) -> Result<(), Err
     driver.activate(release).await
 }
 
+/// Runs `command` here through `sh -c`, or, `in_release`, where the release runs when
+/// the driver has such a place.
 pub(crate) async fn run_command(
     ctx: &Context<'_>,
     command: &str,
     timeout: Duration,
+    in_release: bool,
 ) -> Result<String, String> {
+    if in_release {
+        if let Some(task) = ctx.driver.run_task(&ctx.plan.release, command, timeout) {
+            return task.await.map_err(|e| shipgate_report::error_line(&e));
+        }
+    }
     let env = [
         ("SHIPGATE_RELEASE", ctx.plan.release.as_str()),
         ("SHIPGATE_ENVIRONMENT", ctx.plan.environment.as_str()),

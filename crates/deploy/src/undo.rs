@@ -134,7 +134,16 @@ pub(crate) async fn undo_all(
         let start = Instant::now();
         let undoing = async {
             match &undo {
-                Undo::Run(cmd) => run_command(ctx, cmd, step.timeout).await,
+                Undo::Run(cmd) => {
+                    let in_release = matches!(
+                        step.kind,
+                        StepKind::Command {
+                            in_release: true,
+                            ..
+                        }
+                    );
+                    run_command(ctx, cmd, step.timeout, in_release).await
+                }
                 Undo::Switch(to) => switch(ctx.driver, to)
                     .await
                     .map(|()| format!("switched back to {to}"))

