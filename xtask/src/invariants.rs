@@ -14,6 +14,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shipgate-config", &["shipgate-report"]),
     ("shipgate-stats", &[]),
     ("shipgate-host", &[]),
+    // The AWS SDK's configuration; only the cloud features use it.
+    ("shipgate-aws", &[]),
     ("shipgate-http", &["shipgate-config"]),
     (
         "shipgate-checks",
@@ -74,7 +76,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "shipgate-deploy",
-        &["shipgate-config", "shipgate-http", "shipgate-report"],
+        &[
+            "shipgate-aws",
+            "shipgate-config",
+            "shipgate-http",
+            "shipgate-report",
+        ],
     ),
     (
         "shipgate-deploy-cli",
@@ -218,6 +225,7 @@ pub(crate) fn check() -> Result<(), Failed> {
             }
         }
     }
+    problems.extend(default_build_without_aws()?);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -226,6 +234,38 @@ pub(crate) fn check() -> Result<(), Failed> {
             problems.join("\n  ")
         )))
     }
+}
+
+/// `cargo build` without features (the workspace's default members) builds no AWS
+/// crate: a team that does not deploy to AWS compiles none of its SDK.
+fn default_build_without_aws() -> Result<Vec<String>, Failed> {
+    let out = Cmd::cargo([
+        "tree",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+        "--locked",
+    ])
+    .output()?;
+    let text = String::from_utf8_lossy(&out);
+    let mut found: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| name.starts_with("aws-") || *name == "shipgate-aws")
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    Ok(found
+        .into_iter()
+        .map(|name| {
+            format!(
+                "`cargo build` without features builds `{name}`: the AWS SDK belongs behind a cloud feature (ecs)"
+            )
+        })
+        .collect())
 }
 
 /// The binaries shipped by `cargo xtask dist`: every bin target of the crates in bins/.

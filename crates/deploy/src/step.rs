@@ -118,10 +118,8 @@ pub(crate) async fn run_command(
     timeout: Duration,
     in_release: bool,
 ) -> Result<String, String> {
-    if in_release {
-        if let Some(task) = ctx.driver.run_task(&ctx.plan.release, command, timeout) {
-            return task.await.map_err(|e| shipgate_report::error_line(&e));
-        }
+    if in_release && let Some(task) = ctx.driver.run_task(&ctx.plan.release, command, timeout) {
+        return task.await.map_err(|e| shipgate_report::error_line(&e));
     }
     let env = [
         ("SHIPGATE_RELEASE", ctx.plan.release.as_str()),

@@ -126,9 +126,9 @@ run = "python manage.py migrate --noinput"
         }
     }
 
-    fn ecs(&self, action: &str, body: Value) -> Value {
+    fn ecs(&self, action: &str, body: &Value) -> Value {
         self.moto
-            .call("ecs", &format!("{ECS}.{action}"), &body)
+            .call("ecs", &format!("{ECS}.{action}"), body)
             .unwrap()
     }
 
@@ -154,7 +154,7 @@ run = "python manage.py migrate --noinput"
     fn serving(&self) -> String {
         let out = self.ecs(
             "DescribeServices",
-            json!({"cluster": "shop", "services": ["shop-web"]}),
+            &json!({"cluster": "shop", "services": ["shop-web"]}),
         );
         let arn = out["services"][0]["taskDefinition"].as_str().unwrap();
         arn.rsplit('/').next().unwrap().to_owned()
@@ -164,7 +164,7 @@ run = "python manage.py migrate --noinput"
     fn revisions(&self) -> Vec<String> {
         let out = self.ecs(
             "ListTaskDefinitions",
-            json!({"familyPrefix": "shop", "sort": "ASC"}),
+            &json!({"familyPrefix": "shop", "sort": "ASC"}),
         );
         out["taskDefinitionArns"]
             .as_array()
@@ -177,7 +177,7 @@ run = "python manage.py migrate --noinput"
     fn definition(&self, revision: &str) -> Value {
         self.ecs(
             "DescribeTaskDefinition",
-            json!({"taskDefinition": revision}),
+            &json!({"taskDefinition": revision}),
         )["taskDefinition"]
             .clone()
     }
@@ -186,13 +186,13 @@ run = "python manage.py migrate --noinput"
     fn tasks(&self) -> Vec<Value> {
         let listed = self.ecs(
             "ListTasks",
-            json!({"cluster": "shop", "startedBy": "shipgate-deploy"}),
+            &json!({"cluster": "shop", "startedBy": "shipgate-deploy"}),
         );
         let arns = listed["taskArns"].as_array().unwrap().clone();
         if arns.is_empty() {
             return Vec::new();
         }
-        self.ecs("DescribeTasks", json!({"cluster": "shop", "tasks": arns}))["tasks"]
+        self.ecs("DescribeTasks", &json!({"cluster": "shop", "tasks": arns}))["tasks"]
             .as_array()
             .unwrap()
             .clone()
@@ -345,7 +345,7 @@ fn a_service_that_never_stabilises_is_rolled_back_and_the_deployment_fails() {
     // update that did not complete, so once the service is back on it, all run.
     site.ecs(
         "UpdateService",
-        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+        &json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
     );
     let out = child.wait_with_output().unwrap();
     let all = text(&out);
@@ -378,7 +378,7 @@ fn killed_while_waiting_for_stability_then_resumed_registers_nothing_twice() {
     // The rollout completes while nobody watches.
     site.ecs(
         "UpdateService",
-        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+        &json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
     );
     let out = site.run(&["resume"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -403,7 +403,7 @@ fn abort_after_a_kill_puts_the_previous_revision_back() {
     // The old revision's tasks are all there to go back to (moto: counts of 3 of 3).
     site.ecs(
         "UpdateService",
-        json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
+        &json!({"cluster": "shop", "service": "shop-web", "desiredCount": 3}),
     );
     let out = site.run(&["abort"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
