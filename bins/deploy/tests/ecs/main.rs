@@ -411,3 +411,26 @@ fn abort_after_a_kill_puts_the_previous_revision_back() {
     assert_eq!(site.serving(), "shop:1", "{}", text(&out));
     assert_eq!(site.revisions(), ["shop:1", "shop:2"]);
 }
+
+#[test]
+fn an_endpoint_that_refuses_is_named_and_nothing_is_changed() {
+    let site = Site::new(2, 2, &["v1", "v2"], "");
+    let refusing = shipgate_testkit::RefusingPort::new();
+    let config = site.dir.path().join("shipgate.toml");
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_before.replace(&site.moto.url(), &format!("http://{}", refusing.addr())),
+    )
+    .unwrap();
+    let out = site.run(&["deploy", "--release", "v2"]);
+    let all = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("did not reach AWS"), "{all}");
+    assert!(
+        !all.contains("testing"),
+        "no credential in the output: {all}"
+    );
+    assert_eq!(site.revisions(), ["shop:1"]);
+    assert_eq!(site.serving(), "shop:1");
+}
