@@ -42,8 +42,9 @@ impl Logging {
 /// long wait (a cloud rollout, a one-off task), which an operator must see.
 pub(crate) const DEFAULT_FILTER: &str = "warn,shipgate_deploy::progress=info";
 
-/// Installs the global logger, to stderr, filtered by `RUST_LOG` (default
-/// [`DEFAULT_FILTER`]). Call once, first.
+/// Installs the global logger, to stderr, filtered by `RUST_LOG` (default: warnings,
+/// and the progress lines of a long wait, target `shipgate_deploy::progress`). Call
+/// once, first.
 ///
 /// A second call (tests running several commands in one process) leaves the first
 /// logger in place and returns a handle that masks nothing new.
