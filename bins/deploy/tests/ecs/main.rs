@@ -146,6 +146,15 @@ run = "python manage.py migrate --noinput"
         cmd
     }
 
+    /// `deploy --release RELEASE` started, its output to `output()`.
+    fn deploying(&self, release: &str, output: fn() -> std::process::Stdio) -> std::process::Child {
+        self.command(&["deploy", "--release", release])
+            .stdout(output())
+            .stderr(output())
+            .spawn()
+            .unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
@@ -333,12 +342,7 @@ fn until(what: &str, mut done: impl FnMut() -> bool) {
 fn a_service_that_never_stabilises_is_rolled_back_and_the_deployment_fails() {
     // Two of three tasks run: the new revision never has them all.
     let site = Site::new(2, 3, &["v1", "v2"], "");
-    let child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = site.deploying("v2", std::process::Stdio::piped);
     until("the update to shop:2", || site.serving() == "shop:2");
     until("the switch back to shop:1", || site.serving() == "shop:1");
     // What moto cannot model: the old revision's tasks never stopped in a rolling
@@ -364,12 +368,7 @@ fn a_service_that_never_stabilises_is_rolled_back_and_the_deployment_fails() {
 #[test]
 fn killed_while_waiting_for_stability_then_resumed_registers_nothing_twice() {
     let site = Site::new(2, 3, &["v1", "v2"], "");
-    let mut child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = site.deploying("v2", std::process::Stdio::null);
     until("the update to shop:2", || site.serving() == "shop:2");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -391,12 +390,7 @@ fn killed_while_waiting_for_stability_then_resumed_registers_nothing_twice() {
 fn abort_after_a_kill_puts_the_previous_revision_back() {
     // A rollout that stalls: two of three tasks run.
     let site = Site::new(2, 3, &["v1", "v2"], "");
-    let mut child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = site.deploying("v2", std::process::Stdio::null);
     until("the update to shop:2", || site.serving() == "shop:2");
     child.kill().unwrap();
     child.wait().unwrap();

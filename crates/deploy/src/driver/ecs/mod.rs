@@ -345,13 +345,21 @@ impl Ecs {
 
     /// The revision `release` runs, which [`Driver::prepare`] made sure of.
     async fn prepared(&self, release: &str) -> Result<String, Error> {
+        self.revision(release, false).await
+    }
+
+    /// The revision that runs `release`: the family's newest, else (`register`) a new
+    /// one copied from the service's current revision.
+    async fn revision(&self, release: &str, register: bool) -> Result<String, Error> {
         let (_, current) = self.current_definition().await?;
         let family = current.family().unwrap_or_default().to_owned();
-        self.revision_of(&family, release).await?.ok_or_else(|| {
-            driver_error(format!(
+        match self.revision_of(&family, release).await? {
+            Some(arn) => Ok(arn),
+            None if register => self.register(&current, release).await,
+            None => Err(driver_error(format!(
                 "no task definition of {family} runs {release}: it was not prepared"
-            ))
-        })
+            ))),
+        }
     }
 
     /// Waits until the service runs `arn` stably, or the driver's `wait` is up; a
@@ -433,12 +441,7 @@ impl Driver for Ecs {
                     ),
                 ));
             }
-            let (_, current) = self.current_definition().await?;
-            let family = current.family().unwrap_or_default().to_owned();
-            if self.revision_of(&family, release).await?.is_some() {
-                return Ok(());
-            }
-            self.register(&current, release).await.map(drop)
+            self.revision(release, true).await.map(drop)
         })
     }
 
@@ -505,7 +508,7 @@ impl Driver for Ecs {
     ) -> Option<DriverFuture<'a, String>> {
         Some(Box::pin(async move {
             self.prepare(release).await?;
-            let arn = self.prepared(release).await?;
+            let arn = self.revision(release, false).await?;
             task::run(self, &arn, command, timeout).await
         }))
     }
