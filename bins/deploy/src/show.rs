@@ -17,8 +17,16 @@ pub(crate) fn status(
     env: &str,
     json: bool,
     redactor: &shipgate_report::Redactor,
+    driver: &dyn shipgate_deploy::Driver,
 ) -> Result<Code, Failure> {
     let latest = shipgate_deploy::latest(state_dir).map_err(failure)?;
+    // What serves now, as the driver tells (a blue-green shift: both sides).
+    let serving = shipgate_cli::runtime(None)?
+        .block_on(driver.current())
+        .map_or_else(
+            |e| format!("unknown ({})", shipgate_report::error_line(&e)),
+            |r| r.unwrap_or_else(|| "nothing yet".to_owned()),
+        );
     let lock = shipgate_deploy::Lock::inspect(state_dir).map_err(failure)?;
     let pending = pending_approvals(doc, state_dir, env)?;
     if json {
@@ -36,6 +44,7 @@ pub(crate) fn status(
             .collect();
         let value = serde_json::json!({
             "lock": lock.to_string(),
+            "serving": serving,
             "deployment": deployment,
             "pending_approvals": approvals,
         });
@@ -43,6 +52,7 @@ pub(crate) fn status(
         return Ok(Code::Success);
     }
     println!("lock: {lock}");
+    println!("serving: {}", redactor.redact(&serving));
     for (r, standing) in &pending {
         println!(
             "approval {}: {} from {}, asked by {} at {}: {standing}",
@@ -96,7 +106,7 @@ pub(crate) fn read_only(
 ) -> Option<Result<Code, Failure>> {
     let state_dir = config.state_dir_for(base, env);
     Some(match command {
-        Command::Status { json } => status(doc, &state_dir, env, *json, redactor),
+        Command::Status { json } => status(doc, &state_dir, env, *json, redactor, driver),
         Command::History { json, all: false } => history(&state_dir, *json),
         Command::History { json, all: true } => history_all(&config.state_dir_for(base, ""), *json),
         Command::Unlock { yes } => unlock(&state_dir, *yes),

@@ -175,7 +175,7 @@ pub enum DriverConfig {
     Nginx(NginxConfig),
     /// An AWS ECS service: a release is an image tag; a new task definition revision
     /// runs it (needs shipgate-deploy's `ecs` feature).
-    Ecs(EcsConfig),
+    Ecs(Box<EcsConfig>),
 }
 
 /// The `ecs` driver: a release is an image tag; deploying it registers a task
@@ -186,8 +186,10 @@ pub enum DriverConfig {
 pub struct EcsConfig {
     /// The cluster's name or ARN.
     pub cluster: String,
-    /// The service's name or ARN.
-    pub service: String,
+    /// The service's name or ARN (a rolling update); with `[deploy.driver.blue_green]`,
+    /// leave it out: the two sides name theirs.
+    #[serde(default)]
+    pub service: Option<String>,
     /// The container whose image a release changes (required when the task
     /// definition has more than one); migrations run in it.
     #[serde(default)]
@@ -230,6 +232,66 @@ pub struct EcsConfig {
     /// ECS's deployment circuit breaker, set on the service with each update.
     #[serde(default)]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// CloudWatch alarms (names) that fail the release when one is in ALARM while
+    /// the service stabilises or during a blue-green shift's bake times; the failure
+    /// rolls back.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    /// Blue-green through an ALB instead of a rolling update of one service.
+    #[serde(default)]
+    pub blue_green: Option<EcsBlueGreen>,
+}
+
+/// The `ecs` driver's blue-green: two services, each registered with its own target
+/// group, behind one ALB listener whose weighted forward is shifted from the side
+/// serving to the other.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsBlueGreen {
+    /// The production listener's ARN; its default action forwards to the target
+    /// groups.
+    pub listener: String,
+    /// A test listener's ARN, pointed at the new side before any production traffic
+    /// goes to it.
+    #[serde(default)]
+    pub test_listener: Option<String>,
+    /// Checked (a GET, a status below 400) once the new side is stable and the test
+    /// listener forwards to it, e.g. `http://shop-alb.internal:8443/health`.
+    #[serde(default)]
+    pub test_url: Option<String>,
+    /// How long `test_url` has to answer well.
+    #[serde(default = "two_minutes", with = "shipgate_config::duration")]
+    pub test_timeout: Duration,
+    /// One side: its service and target group.
+    pub blue: EcsSide,
+    /// The other side.
+    pub green: EcsSide,
+    /// Percentages of production traffic sent to the new side before all of it,
+    /// increasing, each below 100 (e.g. `[10, 50]`); none: all at once.
+    #[serde(default)]
+    pub steps: Vec<u8>,
+    /// How long each step holds before the next, the alarms watched meanwhile.
+    #[serde(default, with = "shipgate_config::duration")]
+    pub bake: Duration,
+    /// Scale the old side to zero this long after a successful shift (at the next
+    /// deployment or `shipgate-deploy gc` after that); none: keep it running until
+    /// the next deployment takes it, so that a rollback is one listener change.
+    #[serde(default, with = "shipgate_config::duration::option")]
+    pub scale_down_delay: Option<Duration>,
+}
+
+/// One side of an ECS blue-green.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EcsSide {
+    /// The service's name or ARN.
+    pub service: String,
+    /// The ARN of the target group the service registers its tasks with.
+    pub target_group: String,
+}
+
+fn two_minutes() -> Duration {
+    Duration::from_secs(120)
 }
 
 /// How the `ecs` driver reads a rollout's progress.

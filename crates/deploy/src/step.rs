@@ -70,7 +70,12 @@ pub(crate) async fn act(
             .map(|m| (Effect::Ran { undo: undo.clone() }, m)),
         StepKind::Release => {
             ctx.driver.prepare(&ctx.plan.release).await.map_err(line)?;
-            switch(ctx.driver, &ctx.plan.release).await.map_err(line)?;
+            if ctx.plan.operation == crate::Operation::Rollback {
+                switch_back(ctx.driver, &ctx.plan.release).await
+            } else {
+                switch(ctx.driver, &ctx.plan.release).await
+            }
+            .map_err(line)?;
             let message = match &previous {
                 Some(p) => format!("{} → {}", p, ctx.plan.release),
                 None => format!("{} (the first release)", ctx.plan.release),
@@ -107,6 +112,13 @@ pub(crate) async fn check_restored(
 
 pub(crate) async fn switch(driver: &dyn Driver, release: &str) -> Result<(), Error> {
     driver.switch(release).await?;
+    driver.activate(release).await
+}
+
+/// Switches back to `release`, which served before, at once (a rollback), then
+/// activates it.
+pub(crate) async fn switch_back(driver: &dyn Driver, release: &str) -> Result<(), Error> {
+    driver.switch_back(release).await?;
     driver.activate(release).await
 }
 
@@ -171,14 +183,7 @@ async fn health(
             if outcome.passed() {
                 Attempt::Done(Ok(outcome.status))
             } else {
-                let why = match outcome.result {
-                    shipgate_http::StepResult::RequestFailed(e) => shipgate_report::error_line(&e),
-                    shipgate_http::StepResult::AssertionsFailed(m) => {
-                        shipgate_http::Mismatch::join(&m)
-                    }
-                    other => format!("{other:?}"),
-                };
-                Attempt::again(Err(why))
+                Attempt::again(Err(why(&outcome)))
             }
         }
     })
@@ -193,6 +198,15 @@ async fn health(
             "not healthy after {attempts} attempt(s) in {:.1?}: {why}",
             start.elapsed()
         )),
+    }
+}
+
+/// Why an HTTP step did not pass, as one line.
+pub(crate) fn why(outcome: &shipgate_http::StepOutcome) -> String {
+    match &outcome.result {
+        shipgate_http::StepResult::RequestFailed(e) => shipgate_report::error_line(e),
+        shipgate_http::StepResult::AssertionsFailed(m) => shipgate_http::Mismatch::join(m),
+        other => format!("{other:?}"),
     }
 }
 

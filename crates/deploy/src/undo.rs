@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::journal::{Effect, Ending, Event, Journal};
 use crate::plan::StepKind;
 use crate::state::StepState;
-use crate::step::{check_restored, failed, run_command, switch};
+use crate::step::{check_restored, failed, run_command, switch_back};
 
 /// After a failed step: `RolledBack` when what had changed was undone and the restored
 /// release is healthy, `Failed` when nothing had changed or an undo failed.
@@ -144,7 +144,7 @@ pub(crate) async fn undo_all(
                     );
                     run_command(ctx, cmd, step.timeout, in_release).await
                 }
-                Undo::Switch(to) => switch(ctx.driver, to)
+                Undo::Switch(to) => switch_back(ctx.driver, to)
                     .await
                     .map(|()| format!("switched back to {to}"))
                     .map_err(|e| shipgate_report::error_line(&e)),

@@ -7,6 +7,8 @@
 //! does keep); a rollout that never completes is played by moto's running count held
 //! below desired (`MOTO_ECS_SERVICE_RUNNING`).
 
+mod blue_green;
+
 use std::process::Output;
 
 use serde_json::{Value, json};
@@ -16,9 +18,89 @@ const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
 const ECS: &str = "AmazonEC2ContainerServiceV20141113";
 const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
 
-/// A moto_server with a cluster `shop`, an ECR repository `shop` holding `tags`, a task
-/// definition family `shop` running `:v1`, and a service `shop-web` of `desired`
-/// tasks; and a project directory whose shipgate.toml deploys it.
+/// The subnets, security group and VPC of moto's default VPC.
+struct Network {
+    subnets: Vec<String>,
+    group: String,
+    vpc: String,
+}
+
+impl Network {
+    /// A Fargate service's `networkConfiguration`.
+    fn configuration(&self) -> Value {
+        json!({"awsvpcConfiguration": {"subnets": [self.subnets[0]], "securityGroups": [self.group], "assignPublicIp": "DISABLED"}})
+    }
+}
+
+/// A moto_server with a cluster `shop`, an ECR repository `shop` holding `tags` and a
+/// task definition family `shop` running `:v1`; services start with `running` tasks
+/// running. Returns it, the repository's URI and the default VPC's network.
+fn world(running: u32, tags: &[&str]) -> (Moto, String, Network) {
+    let moto = Moto::builder()
+        .ecs_running(running)
+        .start()
+        .expect("moto_server (cargo xtask setup installs it)");
+    let ecs = |action: &str, body: Value| {
+        moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap()
+    };
+    ecs("CreateCluster", json!({"clusterName": "shop"}));
+    let repo = moto
+        .call(
+            "ecr",
+            &format!("{ECR}.CreateRepository"),
+            &json!({"repositoryName": "shop"}),
+        )
+        .unwrap();
+    let repository = repo["repository"]["repositoryUri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (i, tag) in tags.iter().enumerate() {
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": format!("sha256:{:064x}", i + 1)},
+            "layers": []
+        });
+        moto.call(
+            "ecr",
+            &format!("{ECR}.PutImage"),
+            &json!({"repositoryName": "shop", "imageTag": tag, "imageManifest": manifest.to_string()}),
+        )
+        .unwrap();
+    }
+    ecs(
+        "RegisterTaskDefinition",
+        json!({
+            "family": "shop",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/shop-exec",
+            // Container-level memory: moto's RunTask needs it.
+            "containerDefinitions": [
+                {"name": "web", "image": format!("{repository}:v1"), "essential": true, "memory": 384,
+                 "portMappings": [{"containerPort": 8000}],
+                 "environment": [{"name": "DJANGO_SETTINGS_MODULE", "value": "shop.settings"}]},
+                {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": false, "memory": 128}
+            ]
+        }),
+    );
+    // moto's default VPC: a subnet and its default security group, as a Fargate
+    // service's network configuration needs.
+    let ec2 = |action: &str| moto.query("ec2", "2016-11-15", action, &[]).unwrap();
+    let subnets = ec2("DescribeSubnets");
+    let network = Network {
+        vpc: xml_values(&subnets, "vpcId").remove(0),
+        subnets: xml_values(&subnets, "subnetId"),
+        group: xml_values(&ec2("DescribeSecurityGroups"), "groupId").remove(0),
+    };
+    (moto, repository, network)
+}
+
+/// [`world`] with a service `shop-web` of `desired` tasks; and a project directory
+/// whose shipgate.toml deploys it.
 struct Site {
     moto: Moto,
     dir: tempfile::TempDir,
@@ -28,68 +110,15 @@ struct Site {
 impl Site {
     /// moto starts services with `running` of their tasks running.
     fn new(running: u32, desired: u32, tags: &[&str], extra: &str) -> Self {
-        let moto = Moto::builder()
-            .ecs_running(running)
-            .start()
-            .expect("moto_server (cargo xtask setup installs it)");
-        let ecs = |action: &str, body: Value| {
-            moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap()
-        };
-        ecs("CreateCluster", json!({"clusterName": "shop"}));
-        let repo = moto
-            .call(
-                "ecr",
-                &format!("{ECR}.CreateRepository"),
-                &json!({"repositoryName": "shop"}),
-            )
-            .unwrap();
-        let repository = repo["repository"]["repositoryUri"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for (i, tag) in tags.iter().enumerate() {
-            let manifest = json!({
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": format!("sha256:{:064x}", i + 1)},
-                "layers": []
-            });
-            moto.call(
-                "ecr",
-                &format!("{ECR}.PutImage"),
-                &json!({"repositoryName": "shop", "imageTag": tag, "imageManifest": manifest.to_string()}),
-            )
-            .unwrap();
-        }
-        ecs(
-            "RegisterTaskDefinition",
-            json!({
-                "family": "shop",
-                "networkMode": "awsvpc",
-                "requiresCompatibilities": ["FARGATE"],
-                "cpu": "256",
-                "memory": "512",
-                "executionRoleArn": "arn:aws:iam::123456789012:role/shop-exec",
-                // Container-level memory: moto's RunTask needs it.
-                "containerDefinitions": [
-                    {"name": "web", "image": format!("{repository}:v1"), "essential": true, "memory": 384,
-                     "portMappings": [{"containerPort": 8000}],
-                     "environment": [{"name": "DJANGO_SETTINGS_MODULE", "value": "shop.settings"}]},
-                    {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": false, "memory": 128}
-                ]
-            }),
-        );
-        // moto's default VPC: a subnet and its default security group, as a Fargate
-        // service's network configuration needs.
-        let ec2 = |action: &str| moto.query("ec2", "2016-11-15", action, &[]).unwrap();
-        let subnet = xml_values(&ec2("DescribeSubnets"), "subnetId").remove(0);
-        let group = xml_values(&ec2("DescribeSecurityGroups"), "groupId").remove(0);
-        ecs(
-            "CreateService",
-            json!({"cluster": "shop", "serviceName": "shop-web", "taskDefinition": "shop:1",
+        let (moto, repository, network) = world(running, tags);
+        moto.call(
+            "ecs",
+            &format!("{ECS}.CreateService"),
+            &json!({"cluster": "shop", "serviceName": "shop-web", "taskDefinition": "shop:1",
                    "desiredCount": desired, "launchType": "FARGATE",
-                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}}),
-        );
+                   "networkConfiguration": network.configuration()}),
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r#"
@@ -134,16 +163,7 @@ run = "python manage.py migrate --noinput"
 
     /// shipgate-deploy with `args` for staging.
     fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(BIN);
-        cmd.args(["--config", "shipgate.toml", "--env", "staging"])
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG");
-        for (k, v) in self.moto.env() {
-            cmd.env(k, v);
-        }
-        cmd
+        command_in(&self.moto, self.dir.path(), args)
     }
 
     /// `deploy --release RELEASE` started, its output to `output()`.
@@ -206,6 +226,20 @@ run = "python manage.py migrate --noinput"
             .unwrap()
             .clone()
     }
+}
+
+/// shipgate-deploy with `args` for staging, in `dir`, calling `moto`.
+fn command_in(moto: &Moto, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["--config", "shipgate.toml", "--env", "staging"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .current_dir(dir)
+        .env_remove("RUST_LOG");
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    cmd
 }
 
 fn text(out: &Output) -> String {

@@ -26,7 +26,9 @@ pub trait Driver: Send + Sync {
     /// The driver's name, for reports (`host`).
     fn name(&self) -> &'static str;
 
-    /// The release serving now; none before the first deployment.
+    /// The release serving now; none before the first deployment. While traffic is
+    /// split between two releases (a blue-green shift in steps), a line naming both,
+    /// which is no release.
     fn current(&self) -> DriverFuture<'_, Option<String>>;
 
     /// The releases in place, oldest first.
@@ -39,6 +41,13 @@ pub trait Driver: Send + Sync {
     /// Makes `release` the one serving (it must be prepared): the one atomic change a
     /// rollback reverses.
     fn switch<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()>;
+
+    /// Makes `release` the one serving again at once, for a rollback (it served
+    /// before): what a driver that switches gradually (a blue-green shift in steps)
+    /// does in one change. By default, [`Driver::switch`].
+    fn switch_back<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
+        self.switch(release)
+    }
 
     /// What follows a switch (a restart, a reload): run after every switch, and again
     /// after a crash between the switch and its end.
@@ -93,7 +102,7 @@ pub fn from_config(
         crate::DriverConfig::Host(h) => Box::new(Host::new(h, base_dir, config.timeout)),
         crate::DriverConfig::Nginx(n) => Box::new(Nginx::new(n, base_dir, config.timeout)?),
         #[cfg(feature = "ecs")]
-        crate::DriverConfig::Ecs(e) => Box::new(ecs::Ecs::new(e, config.timeout)),
+        crate::DriverConfig::Ecs(e) => Box::new(ecs::Ecs::new(e, config.timeout)?),
         #[cfg(not(feature = "ecs"))]
         crate::DriverConfig::Ecs(_) => {
             return Err(Error::new(
@@ -115,4 +124,11 @@ pub fn valid_release_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Seconds since the Unix epoch, for due times kept where a driver keeps its state.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shipgate_http::retry::{Attempt, Backoff, retry};
 
-use super::{Driver, DriverFuture, valid_release_id};
+use super::{Driver, DriverFuture, unix_now, valid_release_id};
 use crate::config::NginxConfig;
 use crate::{Error, ErrorKind};
 
@@ -518,8 +518,3 @@ impl Driver for Nginx {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

@@ -5,8 +5,14 @@
 //! with only the image and the release's environment changed). So a resumed
 //! deployment registers nothing twice, and a rollback to a version reuses the
 //! revision that ran it.
+//!
+//! Two ways to roll it out: a rolling update of one service (ECS's own), or
+//! blue-green through an ALB (`alb`): two services behind one listener.
 
+mod alarms;
+mod alb;
 mod image;
+mod revision;
 mod rollout;
 mod task;
 
@@ -19,9 +25,9 @@ use aws_sdk_ecs::types::{Service, TaskDefinition};
 pub use rollout::{ReadRollout, Rollout};
 
 use super::{Driver, DriverFuture, valid_release_id};
-use crate::config::{EcsConfig, RolloutReading};
+use crate::config::{EcsBlueGreen, EcsConfig, RolloutReading};
 use crate::{Error, ErrorKind};
-use image::{repository_of, tag_of};
+use image::tag_of;
 
 /// How many of the family's newest revisions [`Driver::releases`] and a rollback
 /// look through.
@@ -32,6 +38,8 @@ pub struct Ecs {
     config: EcsConfig,
     wait: Duration,
     reader: Box<dyn ReadRollout>,
+    /// The rolling update's service; none in blue-green.
+    rolling: Option<String>,
     clients: tokio::sync::OnceCell<Clients>,
     /// Task definitions never change once registered: what each ARN runs.
     images: Mutex<HashMap<String, TaskDefinition>>,
@@ -41,6 +49,8 @@ pub struct Ecs {
 struct Clients {
     ecs: aws_sdk_ecs::Client,
     ecr: aws_sdk_ecr::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 fn aws(what: impl Into<String>, e: shipgate_aws::Error) -> Error {
@@ -53,13 +63,34 @@ fn driver_error(message: impl Into<String>) -> Error {
 
 impl Ecs {
     /// The driver `config` describes; `timeout` is `[deploy] timeout`, the release
-    /// step's time limit. Nothing is called until the driver is used.
-    pub fn new(config: &EcsConfig, timeout: Duration) -> Self {
+    /// step's time limit. Nothing is called until the driver is used; a
+    /// configuration that names no service, or blue-green steps out of order, is
+    /// refused.
+    pub fn new(config: &EcsConfig, timeout: Duration) -> Result<Self, Error> {
         let reader: Box<dyn ReadRollout> = match config.rollout {
             RolloutReading::Deployment => Box::new(rollout::FromDeployments),
             RolloutReading::Counts => Box::new(rollout::FromCounts),
         };
         Self::with_reader(config, timeout, reader)
+    }
+
+    fn validate(config: &EcsConfig) -> Result<Option<String>, Error> {
+        let bad = |m: String| Error::new(ErrorKind::Config, format!("[deploy.driver] (ecs): {m}"));
+        match (&config.service, &config.blue_green) {
+            (Some(s), None) => Ok(Some(s.clone())),
+            (None, Some(bg)) => {
+                check_blue_green(bg).map_err(bad)?;
+                Ok(None)
+            }
+            (Some(_), Some(_)) => Err(bad(
+                "`service` and [deploy.driver.blue_green] both name services: keep one \
+                 (blue-green names its two sides' services)"
+                    .into(),
+            )),
+            (None, None) => Err(bad(
+                "name the `service` to update, or set [deploy.driver.blue_green]".into(),
+            )),
+        }
     }
 
     /// The driver with another way to read a rollout's progress: the seam tests use
@@ -68,14 +99,15 @@ impl Ecs {
         config: &EcsConfig,
         timeout: Duration,
         reader: Box<dyn ReadRollout>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            rolling: Self::validate(config)?,
             config: config.clone(),
             wait: config.wait.unwrap_or(timeout * 9 / 10),
             reader,
             clients: tokio::sync::OnceCell::new(),
             images: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     async fn clients(&self) -> Result<&Clients, Error> {
@@ -91,23 +123,34 @@ impl Ecs {
                 Ok(Clients {
                     ecs: aws_sdk_ecs::Client::new(&sdk),
                     ecr: aws_sdk_ecr::Client::new(&sdk),
+                    elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+                    cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
                 })
             })
             .await
     }
 
-    /// The service, as ECS describes it now.
+    /// The service that serves: the rolling update's, or the blue-green side
+    /// production traffic goes to.
     pub(crate) async fn service(&self) -> Result<Service, Error> {
+        match &self.rolling {
+            Some(name) => self.service_named(name).await,
+            None => alb::live_service(self).await,
+        }
+    }
+
+    /// A service of the cluster, as ECS describes it now.
+    async fn service_named(&self, name: &str) -> Result<Service, Error> {
         let ecs = &self.clients().await?.ecs;
         let out = ecs
             .describe_services()
             .cluster(&self.config.cluster)
-            .services(&self.config.service)
+            .services(name)
             .send()
             .await
             .map_err(|e| {
                 aws(
-                    format!("cannot describe service {}", self.config.service),
+                    format!("cannot describe service {name}"),
                     shipgate_aws::call_failed("DescribeServices", e),
                 )
             })?;
@@ -123,8 +166,8 @@ impl Ecs {
                 .and_then(|f| f.reason())
                 .unwrap_or("not found");
             driver_error(format!(
-                "service {} in cluster {}: {why}",
-                self.config.service, self.config.cluster
+                "service {name} in cluster {}: {why}",
+                self.config.cluster
             ))
         })
     }
@@ -163,7 +206,7 @@ impl Ecs {
         let arn = service.task_definition().ok_or_else(|| {
             driver_error(format!(
                 "service {} has no task definition",
-                self.config.service
+                service.service_name().unwrap_or_default()
             ))
         })?;
         let t = self.task_definition(arn).await?;
@@ -201,180 +244,20 @@ impl Ecs {
         Ok(tag_of(image).map(str::to_owned))
     }
 
-    /// The family's ACTIVE revisions, newest first, at most [`HISTORY`].
-    async fn revisions(&self, family: &str) -> Result<Vec<String>, Error> {
-        let ecs = &self.clients().await?.ecs;
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = ecs
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-                .sort(aws_sdk_ecs::types::SortOrder::Desc)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    aws(
-                        format!("cannot list task definitions of {family}"),
-                        shipgate_aws::call_failed("ListTaskDefinitions", e),
-                    )
-                })?;
-            // The prefix also matches longer families (`shop` finds `shop-worker`).
-            out.extend(
-                page.task_definition_arns()
-                    .iter()
-                    .filter(|a| family_of_arn(a) == Some(family))
-                    .cloned(),
-            );
-            next = page.next_token().map(str::to_owned);
-            if next.is_none() {
-                break;
-            }
-        }
-        // Newest first, whatever order the API kept (emulators ignore `sort`).
-        out.sort_by_key(|a| std::cmp::Reverse(revision_of_arn(a)));
-        out.truncate(HISTORY);
-        Ok(out)
-    }
-
-    /// The newest revision of the service's family that runs `release`.
-    async fn revision_of(&self, family: &str, release: &str) -> Result<Option<String>, Error> {
-        for arn in self.revisions(family).await? {
-            let t = self.task_definition(&arn).await?;
-            if self.release_of(&t)?.as_deref() == Some(release) {
-                return Ok(Some(arn));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The image `release` is: `repository` (or the current image's) and the tag.
-    fn image_for(&self, current: &str, release: &str) -> String {
-        let repository = self
-            .config
-            .repository
-            .clone()
-            .unwrap_or_else(|| repository_of(current).to_owned());
-        format!("{repository}:{release}")
-    }
-
-    /// Registers `release`'s revision: `base` with the image and environment changed.
-    async fn register(&self, base: &TaskDefinition, release: &str) -> Result<String, Error> {
-        let container = self.container(base)?.name().unwrap_or_default().to_owned();
-        let current_image = self.container(base)?.image().unwrap_or_default().to_owned();
-        let image = self.image_for(&current_image, release);
-        self.check_image(&image).await?;
-        let containers: Vec<_> = base
-            .container_definitions()
-            .iter()
-            .map(|c| {
-                if c.name() != Some(container.as_str()) {
-                    return c.clone();
-                }
-                let mut env: Vec<aws_sdk_ecs::types::KeyValuePair> = c
-                    .environment()
-                    .iter()
-                    .filter(|kv| {
-                        kv.name()
-                            .is_none_or(|n| !self.config.environment.contains_key(n))
-                    })
-                    .cloned()
-                    .collect();
-                for (k, v) in &self.config.environment {
-                    env.push(
-                        aws_sdk_ecs::types::KeyValuePair::builder()
-                            .name(k)
-                            .value(v.replace("{release}", release))
-                            .build(),
-                    );
-                }
-                let mut c = c.clone();
-                c.image = Some(image.clone());
-                c.environment = (!env.is_empty()).then_some(env);
-                c
-            })
-            .collect();
-        let tags = vec![
-            aws_sdk_ecs::types::Tag::builder()
-                .key("shipgate:release")
-                .value(release)
-                .build(),
-        ];
-        let ecs = &self.clients().await?.ecs;
-        let out = ecs
-            .register_task_definition()
-            .set_family(base.family().map(str::to_owned))
-            .set_task_role_arn(base.task_role_arn().map(str::to_owned))
-            .set_execution_role_arn(base.execution_role_arn().map(str::to_owned))
-            .set_network_mode(base.network_mode().cloned())
-            .set_container_definitions(Some(containers))
-            .set_volumes(none_if_empty(base.volumes()))
-            .set_placement_constraints(none_if_empty(base.placement_constraints()))
-            .set_requires_compatibilities(none_if_empty(base.requires_compatibilities()))
-            .set_cpu(base.cpu().map(str::to_owned))
-            .set_memory(base.memory().map(str::to_owned))
-            .set_pid_mode(base.pid_mode().cloned())
-            .set_ipc_mode(base.ipc_mode().cloned())
-            .set_proxy_configuration(base.proxy_configuration().cloned())
-            .set_ephemeral_storage(base.ephemeral_storage().cloned())
-            .set_runtime_platform(base.runtime_platform().cloned())
-            .set_enable_fault_injection(base.enable_fault_injection())
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| {
-                aws(
-                    format!("cannot register a task definition for {release}"),
-                    shipgate_aws::call_failed("RegisterTaskDefinition", e),
-                )
-            })?;
-        let t = out
-            .task_definition()
-            .cloned()
-            .ok_or_else(|| driver_error("RegisterTaskDefinition returned no task definition"))?;
-        let arn = arn_of(&t).to_owned();
-        tracing::info!(target: "shipgate_deploy::progress", "ecs: registered {arn} running {image}");
-        self.images
-            .lock()
-            .expect("not poisoned")
-            .insert(arn.clone(), t);
-        Ok(arn)
-    }
-
-    /// The revision `release` runs, which [`Driver::prepare`] made sure of.
-    async fn prepared(&self, release: &str) -> Result<String, Error> {
-        self.revision(release, false).await
-    }
-
-    /// The revision that runs `release`: the family's newest, else (`register`) a new
-    /// one copied from the service's current revision.
-    async fn revision(&self, release: &str, register: bool) -> Result<String, Error> {
-        let (_, current) = self.current_definition().await?;
-        let family = current.family().unwrap_or_default().to_owned();
-        match self.revision_of(&family, release).await? {
-            Some(arn) => Ok(arn),
-            None if register => self.register(&current, release).await,
-            None => Err(driver_error(format!(
-                "no task definition of {family} runs {release}: it was not prepared"
-            ))),
-        }
-    }
-
-    /// Waits until the service runs `arn` stably, or the driver's `wait` is up; a
-    /// line each time what is seen changes.
-    async fn wait_stable(&self, arn: &str) -> Result<String, Error> {
+    /// Waits until service `name` runs `arn` stably, or the driver's `wait` is up,
+    /// failing at once when an alarm fires; a line each time what is seen changes.
+    async fn wait_stable(&self, name: &str, arn: &str) -> Result<String, Error> {
         let deadline = tokio::time::Instant::now() + self.wait;
         let mut last = String::new();
         loop {
-            let service = self.service().await?;
+            let service = self.service_named(name).await?;
             let seen = self.reader.read(&service, arn);
             let line = seen.line().to_owned();
             if line != last {
-                tracing::info!(target: "shipgate_deploy::progress", "ecs: {}: {line}", self.config.service);
+                tracing::info!(target: "shipgate_deploy::progress", "ecs: {name}: {line}");
                 last = line;
             }
+            alarms::none_firing(self).await?;
             match seen {
                 Rollout::Stable(line) => return Ok(line),
                 Rollout::Failed(why) => {
@@ -387,8 +270,7 @@ impl Ecs {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(driver_error(format!(
-                    "service {} was not stable on {} within {}: {last}",
-                    self.config.service,
+                    "service {name} was not stable on {} within {}: {last}",
                     short(arn),
                     humantime::format_duration(self.wait)
                 )));
@@ -406,6 +288,9 @@ impl Driver for Ecs {
 
     fn current(&self) -> DriverFuture<'_, Option<String>> {
         Box::pin(async move {
+            if self.rolling.is_none() {
+                return alb::current(self).await;
+            }
             let (_, t) = self.current_definition().await?;
             Ok(Some(self.release_of(&t)?.unwrap_or_else(|| {
                 format!("{}-{}", t.family().unwrap_or("task"), t.revision())
@@ -441,13 +326,20 @@ impl Driver for Ecs {
                     ),
                 ));
             }
-            self.revision(release, true).await.map(drop)
+            let arn = self.revision(release, true).await?;
+            if self.rolling.is_none() {
+                return alb::prepare(self, &arn).await;
+            }
+            Ok(())
         })
     }
 
     fn switch<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let arn = self.prepared(release).await?;
+            let Some(name) = &self.rolling else {
+                return alb::shift(self, &arn).await;
+            };
             let service = self.service().await?;
             if service.task_definition() == Some(arn.as_str()) {
                 return Ok(());
@@ -458,7 +350,7 @@ impl Driver for Ecs {
                 .ecs
                 .update_service()
                 .cluster(&self.config.cluster)
-                .service(&self.config.service)
+                .service(name)
                 .task_definition(&arn);
             if let Some(cb) = self.config.circuit_breaker {
                 let base = service
@@ -478,19 +370,41 @@ impl Driver for Ecs {
             }
             update.send().await.map_err(|e| {
                 aws(
-                    format!("cannot update service {} to {release}", self.config.service),
+                    format!("cannot update service {name} to {release}"),
                     shipgate_aws::call_failed("UpdateService", e),
                 )
             })?;
-            tracing::info!(target: "shipgate_deploy::progress", "ecs: {} now runs {}", self.config.service, short(&arn));
+            tracing::info!(target: "shipgate_deploy::progress", "ecs: {name} now runs {}", short(&arn));
             Ok(())
+        })
+    }
+
+    fn switch_back<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
+        Box::pin(async move {
+            if self.rolling.is_none() {
+                let arn = self.revision(release, false).await?;
+                return alb::shift_back(self, &arn).await;
+            }
+            self.switch(release).await
         })
     }
 
     fn activate<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let arn = self.prepared(release).await?;
-            self.wait_stable(&arn).await.map(drop)
+            match &self.rolling {
+                Some(name) => self.wait_stable(name, &arn).await.map(drop),
+                None => alb::activate(self, &arn).await,
+            }
+        })
+    }
+
+    fn gc<'a>(&'a self) -> DriverFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            if self.rolling.is_some() {
+                return Ok(Vec::new());
+            }
+            alb::gc(self).await
         })
     }
 
@@ -514,9 +428,22 @@ impl Driver for Ecs {
     }
 }
 
-/// A list the API takes as absent when empty.
-fn none_if_empty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
-    (!v.is_empty()).then(|| v.to_vec())
+/// Blue-green steps: increasing percentages, each in 1..=99.
+fn check_blue_green(bg: &EcsBlueGreen) -> Result<(), String> {
+    if bg.blue.service == bg.green.service || bg.blue.target_group == bg.green.target_group {
+        return Err("the blue and green sides must name different services and target groups".into());
+    }
+    let mut last = 0;
+    for &step in &bg.steps {
+        if step == 0 || step >= 100 || step <= last {
+            return Err(format!(
+                "blue_green.steps {:?}: percentages of traffic, increasing, each from 1 to 99 (all of it follows the last)",
+                bg.steps
+            ));
+        }
+        last = step;
+    }
+    Ok(())
 }
 
 fn arn_of(t: &TaskDefinition) -> &str {
@@ -526,28 +453,4 @@ fn arn_of(t: &TaskDefinition) -> &str {
 /// `family:revision` of a task definition ARN.
 fn short(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-fn revision_of_arn(arn: &str) -> u32 {
-    short(arn)
-        .rsplit_once(':')
-        .and_then(|(_, r)| r.parse().ok())
-        .unwrap_or(0)
-}
-
-fn family_of_arn(arn: &str) -> Option<&str> {
-    short(arn).rsplit_once(':').map(|(f, _)| f)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arns_name_their_family_and_revision() {
-        let arn = "arn:aws:ecs:us-east-1:1:task-definition/shop:12";
-        assert_eq!(family_of_arn(arn), Some("shop"));
-        assert_eq!(revision_of_arn(arn), 12);
-        assert_eq!(short(arn), "shop:12");
-    }
 }

@@ -175,7 +175,7 @@ async fn stop(ecs: &Ecs, task_arn: &str, reason: &str) -> Result<(), Error> {
 /// Stops the tasks of this family an interrupted step left running, before a new one
 /// starts (a migration must not run twice at once).
 async fn stop_leftovers(ecs: &Ecs, arn: &str) -> Result<(), Error> {
-    let family = super::family_of_arn(arn).unwrap_or_default();
+    let family = super::revision::family_of_arn(arn).unwrap_or_default();
     let listed = ecs
         .clients()
         .await?

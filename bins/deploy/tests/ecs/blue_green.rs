@@ -1,0 +1,479 @@
+//! The `ecs` driver's blue-green through an ALB, against moto_server: moto's ELBv2 API
+//! holds the listeners and their weights (read here through moto, not the code under
+//! test), CloudWatch the alarm. An ALB in moto routes no traffic: the test listener's
+//! check goes to a real nginx standing in for the ALB's test port.
+
+use std::process::{Output, Stdio};
+
+use serde_json::json;
+use shipgate_testkit::{Moto, xml_values};
+
+use super::{ECS, command_in, text, until, world};
+
+const ELB: &str = "2015-12-01";
+const CLOUDWATCH: &str = "2010-08-01";
+
+/// Two services `shop-blue` (serving v1) and `shop-green` (scaled to zero), each with
+/// its target group, behind a production listener (all to blue) and a test listener.
+struct BlueGreen {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    listener: String,
+    test_listener: String,
+    /// The ALB's test port, as far as these tests go: nginx serving `/health`.
+    nginx: shipgate_testkit::Nginx,
+}
+
+impl BlueGreen {
+    /// `settings` go into `[deploy.driver.blue_green]` (the test URL is added), `alarms`
+    /// into `[deploy.driver]`.
+    fn new(settings: &str, alarms: &[&str]) -> Self {
+        let (moto, _, network) = world(2, &["v1", "v2"]);
+        let elb = |action: &str, params: &[(&str, &str)]| {
+            moto.query("elasticloadbalancing", ELB, action, params)
+                .unwrap()
+        };
+        let mut lb_params = vec![("Name", "shop".to_owned())];
+        for (i, subnet) in network.subnets.iter().take(2).enumerate() {
+            lb_params.push((["Subnets.member.1", "Subnets.member.2"][i], subnet.clone()));
+        }
+        let lb_params: Vec<(&str, &str)> =
+            lb_params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let lb = xml_values(&elb("CreateLoadBalancer", &lb_params), "LoadBalancerArn").remove(0);
+        let group = |name: &str| {
+            xml_values(
+                &elb(
+                    "CreateTargetGroup",
+                    &[
+                        ("Name", name),
+                        ("Protocol", "HTTP"),
+                        ("Port", "8000"),
+                        ("VpcId", &network.vpc),
+                        ("TargetType", "ip"),
+                    ],
+                ),
+                "TargetGroupArn",
+            )
+            .remove(0)
+        };
+        let (blue_tg, green_tg) = (group("shop-blue"), group("shop-green"));
+        let listener = |port: &str| {
+            xml_values(
+                &elb(
+                    "CreateListener",
+                    &[
+                        ("LoadBalancerArn", &lb),
+                        ("Protocol", "HTTP"),
+                        ("Port", port),
+                        ("DefaultActions.member.1.Type", "forward"),
+                        ("DefaultActions.member.1.TargetGroupArn", &blue_tg),
+                    ],
+                ),
+                "ListenerArn",
+            )
+            .remove(0)
+        };
+        let (prod, test) = (listener("80"), listener("8080"));
+        for (service, tg) in [("shop-blue", &blue_tg), ("shop-green", &green_tg)] {
+            moto.call(
+                "ecs",
+                &format!("{ECS}.CreateService"),
+                &json!({"cluster": "shop", "serviceName": service, "taskDefinition": "shop:1",
+                       "desiredCount": 2, "launchType": "FARGATE",
+                       "loadBalancers": [{"targetGroupArn": tg, "containerName": "web", "containerPort": 8000}],
+                       "networkConfiguration": network.configuration()}),
+            )
+            .unwrap();
+        }
+        // The idle side starts with no tasks (created with two, so that moto's counts
+        // add up, then scaled to zero).
+        moto.call(
+            "ecs",
+            &format!("{ECS}.UpdateService"),
+            &json!({"cluster": "shop", "service": "shop-green", "desiredCount": 0}),
+        )
+        .unwrap();
+        for alarm in alarms {
+            moto.query(
+                "monitoring",
+                CLOUDWATCH,
+                "PutMetricAlarm",
+                &[
+                    ("AlarmName", alarm),
+                    ("MetricName", "HTTPCode_Target_5XX_Count"),
+                    ("Namespace", "AWS/ApplicationELB"),
+                    ("Statistic", "Sum"),
+                    ("Period", "60"),
+                    ("EvaluationPeriods", "1"),
+                    ("Threshold", "5"),
+                    ("ComparisonOperator", "GreaterThanThreshold"),
+                ],
+            )
+            .unwrap();
+        }
+        let nginx = shipgate_testkit::Nginx::builder()
+            .file("health", "ok\n")
+            .start()
+            .expect("nginx (cargo xtask setup installs it)");
+        let dir = tempfile::tempdir().unwrap();
+        let alarms: Vec<String> = alarms.iter().map(|a| format!("{a:?}")).collect();
+        let config = format!(
+            r#"
+[environments.staging]
+
+[deploy]
+state_dir = "state"
+timeout = "60s"
+
+[deploy.driver]
+type = "ecs"
+cluster = "shop"
+container = "web"
+endpoint_url = "{url}"
+region = "us-east-1"
+rollout = "counts"
+poll = "100ms"
+wait = "5s"
+alarms = [{alarms}]
+
+[deploy.driver.blue_green]
+listener = "{prod}"
+test_listener = "{test}"
+test_timeout = "2s"
+blue = {{ service = "shop-blue", target_group = "{blue_tg}" }}
+green = {{ service = "shop-green", target_group = "{green_tg}" }}
+{settings}
+"#,
+            url = moto.url(),
+            alarms = alarms.join(", "),
+        );
+        let config = if config.contains("test_url") {
+            config
+        } else {
+            config.replace(
+                "test_timeout",
+                &format!("test_url = \"{}/health\"\ntest_timeout", nginx.url()),
+            )
+        };
+        std::fs::write(dir.path().join("shipgate.toml"), config).unwrap();
+        Self {
+            moto,
+            dir,
+            listener: prod,
+            test_listener: test,
+            nginx,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        command_in(&self.moto, self.dir.path(), args)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The share of `listener`'s traffic (percent) that goes to green, as moto holds
+    /// the listener's weighted forward.
+    fn green_share(&self, listener: &str) -> u32 {
+        let xml = self
+            .moto
+            .query(
+                "elasticloadbalancing",
+                ELB,
+                "DescribeListeners",
+                &[("ListenerArns.member.1", listener)],
+            )
+            .unwrap();
+        let forward = match (xml.find("<ForwardConfig>"), xml.find("</ForwardConfig>")) {
+            (Some(a), Some(b)) => &xml[a..b],
+            // A plain forward to one target group.
+            _ => &xml[..],
+        };
+        let groups = xml_values(forward, "TargetGroupArn");
+        let weights: Vec<u32> = xml_values(forward, "Weight")
+            .iter()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        let weights = if weights.len() == groups.len() {
+            weights
+        } else {
+            vec![1; groups.len()]
+        };
+        let total: u32 = weights.iter().sum();
+        let green: u32 = groups
+            .iter()
+            .zip(&weights)
+            .filter(|(g, _)| g.contains("shop-green"))
+            .map(|(_, w)| w)
+            .sum();
+        green * 100 / total.max(1)
+    }
+
+    /// A service's task definition (`shop:2`) and desired count, as moto says.
+    fn service(&self, name: &str) -> (String, u64) {
+        let out = self
+            .moto
+            .call(
+                "ecs",
+                &format!("{ECS}.DescribeServices"),
+                &json!({"cluster": "shop", "services": [name]}),
+            )
+            .unwrap();
+        let s = &out["services"][0];
+        (
+            s["taskDefinition"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned(),
+            s["desiredCount"].as_u64().unwrap(),
+        )
+    }
+
+    fn set_alarm(&self, name: &str, state: &str) {
+        self.moto
+            .query(
+                "monitoring",
+                CLOUDWATCH,
+                "SetAlarmState",
+                &[
+                    ("AlarmName", name),
+                    ("StateValue", state),
+                    ("StateReason", "Threshold Crossed: 1 datapoint [9.0] > 5.0"),
+                ],
+            )
+            .unwrap();
+    }
+}
+
+/// Follows the production listener's green share until `child` exits; every share
+/// seen, in order, without repeats.
+fn shares_while(site: &BlueGreen, child: &mut std::process::Child) -> Vec<u32> {
+    let mut seen: Vec<u32> = Vec::new();
+    loop {
+        let share = site.green_share(&site.listener);
+        if seen.last() != Some(&share) {
+            seen.push(share);
+        }
+        if child.try_wait().unwrap().is_some() {
+            return seen;
+        }
+        // tidy: polling moto from outside the process under test
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until half the production traffic goes to green, failing with `child`'s
+/// output if it ends first.
+fn half_on_green(site: &BlueGreen, mut child: std::process::Child) -> std::process::Child {
+    let mut done = false;
+    until("half the traffic on green", || {
+        done = child.try_wait().unwrap().is_some();
+        done || site.green_share(&site.listener) == 50
+    });
+    if done {
+        let out = child.wait_with_output().unwrap();
+        panic!("the deployment ended before the shift: {}", text(&out));
+    }
+    child
+}
+
+#[test]
+fn a_shift_in_steps_then_a_rollback_shifts_back_in_one_change() {
+    let site = BlueGreen::new("steps = [25, 50]\nbake = \"1500ms\"", &[]);
+    let mut child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = shares_while(&site, &mut child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(seen, [0, 25, 50, 100], "the green share over time");
+    assert_eq!(site.service("shop-green"), ("shop:2".into(), 2));
+    assert_eq!(
+        site.service("shop-blue"),
+        ("shop:1".into(), 2),
+        "the old side keeps running for an instant rollback"
+    );
+    assert_eq!(
+        site.green_share(&site.test_listener),
+        100,
+        "the test listener"
+    );
+    assert!(text(&out).contains("/health answers well"), "{}", text(&out));
+
+    let mut child = site
+        .command(&["rollback"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = shares_while(&site, &mut child);
+    let out = child.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert_eq!(seen.last(), Some(&0), "{all}");
+    assert!(
+        seen.iter().all(|s| *s == 0 || *s == 100),
+        "no step on the way back: {seen:?}"
+    );
+    assert!(all.contains("back to the blue side"), "{all}");
+    assert!(!all.contains("% of production traffic"), "{all}");
+    assert_eq!(site.service("shop-blue"), ("shop:1".into(), 2));
+}
+
+#[test]
+fn an_alarm_during_the_bake_time_shifts_all_traffic_back_and_fails() {
+    let site = BlueGreen::new("steps = [50]\nbake = \"60s\"", &["shop-5xx"]);
+    let child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let child = half_on_green(&site, child);
+    site.set_alarm("shop-5xx", "ALARM");
+    let out = child.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("CloudWatch alarm shop-5xx is in ALARM: Threshold Crossed"),
+        "{all}"
+    );
+    assert!(all.contains("PASS  undo release"), "{all}");
+    assert_eq!(site.green_share(&site.listener), 0, "{all}");
+    let history = site.run(&["history"]);
+    assert!(text(&history).contains("rolled_back"), "{}", text(&history));
+}
+
+#[test]
+fn a_new_side_that_fails_through_the_test_listener_gets_no_production_traffic() {
+    let site = BlueGreen::new("test_url = \"http://127.0.0.1:9/health\"", &[]);
+    let config = site.dir.path().join("shipgate.toml");
+    let with_404 = std::fs::read_to_string(&config).unwrap().replace(
+        "http://127.0.0.1:9/health",
+        &format!("{}/missing", site.nginx.url()),
+    );
+    std::fs::write(&config, with_404).unwrap();
+    let out = site.run(&["deploy", "--release", "v2"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("did not answer well through the test listener"),
+        "{all}"
+    );
+    assert_eq!(site.green_share(&site.listener), 0, "{all}");
+    assert_eq!(site.current(), "v1", "{all}");
+}
+
+#[test]
+fn killed_during_the_bake_then_resumed_finishes_the_shift_with_one_revision() {
+    let site = BlueGreen::new("steps = [50]\nbake = \"60s\"", &[]);
+    let child = site
+        .command(&["deploy", "--release", "v2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = half_on_green(&site, child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(site.current(), "v1 (50%) + v2 (50%)", "a split is no release");
+    // The rest of the shift bakes nothing more: the step that baked is behind it.
+    let out = site.run(&["resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.green_share(&site.listener), 100);
+    assert_eq!(site.service("shop-green"), ("shop:2".into(), 2));
+    let revisions = site
+        .moto
+        .call(
+            "ecs",
+            &format!("{ECS}.ListTaskDefinitions"),
+            &json!({"familyPrefix": "shop"}),
+        )
+        .unwrap();
+    assert_eq!(
+        revisions["taskDefinitionArns"].as_array().unwrap().len(),
+        2,
+        "one revision registered"
+    );
+}
+
+#[test]
+fn the_old_side_is_scaled_down_after_the_delay_and_not_before() {
+    let site = BlueGreen::new("scale_down_delay = \"1h\"", &[]);
+    let out = site.run(&["deploy", "--release", "v2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(site.green_share(&site.listener), 100);
+    // The due time is a tag on the old side's service, an hour from the shift.
+    let blue = site.service_arn("shop-blue");
+    let due = site.tag(&blue, "shipgate:scale-down-at").expect("tagged");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(due.abs_diff(now + 3600) < 120, "due {due}, now {now}");
+    let early = site.run(&["gc"]);
+    assert_eq!(early.status.code(), Some(0), "{}", text(&early));
+    assert_eq!(site.service("shop-blue").1, 2, "{}", text(&early));
+    // The hour passes: the tag is moved into the past, as time would.
+    site.moto
+        .call(
+            "ecs",
+            &format!("{ECS}.TagResource"),
+            &json!({"resourceArn": blue, "tags": [{"key": "shipgate:scale-down-at", "value": (now - 1).to_string()}]}),
+        )
+        .unwrap();
+    let late = site.run(&["gc"]);
+    assert_eq!(late.status.code(), Some(0), "{}", text(&late));
+    assert_eq!(site.service("shop-blue"), ("shop:1".into(), 0), "{}", text(&late));
+    assert!(text(&late).contains("blue side (shop-blue)"), "{}", text(&late));
+    assert_eq!(site.tag(&blue, "shipgate:scale-down-at"), None);
+    assert_eq!(site.service("shop-green"), ("shop:2".into(), 2), "the live side stays");
+}
+
+impl BlueGreen {
+    fn service_arn(&self, name: &str) -> String {
+        let out = self
+            .moto
+            .call(
+                "ecs",
+                &format!("{ECS}.DescribeServices"),
+                &json!({"cluster": "shop", "services": [name]}),
+            )
+            .unwrap();
+        out["services"][0]["serviceArn"].as_str().unwrap().to_owned()
+    }
+
+    /// A tag's value on an ECS resource, as a number.
+    fn tag(&self, arn: &str, key: &str) -> Option<u64> {
+        let out = self
+            .moto
+            .call(
+                "ecs",
+                &format!("{ECS}.ListTagsForResource"),
+                &json!({"resourceArn": arn}),
+            )
+            .unwrap();
+        out["tags"]
+            .as_array()?
+            .iter()
+            .find(|t| t["key"] == key)
+            .and_then(|t| t["value"].as_str()?.parse().ok())
+    }
+
+    /// What serves, as `shipgate-deploy status` says.
+    fn current(&self) -> String {
+        let out = self.run(&["status"]);
+        let all = text(&out);
+        all.lines()
+            .find_map(|l| l.strip_prefix("serving: "))
+            .unwrap_or(&all)
+            .to_owned()
+    }
+}
