@@ -28,11 +28,18 @@ pub enum Effect {
     BackedUp {
         /// The backup's id (the deployment's).
         id: String,
+        /// The RDS snapshots it took (their identifiers), which AWS keeps.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        snapshots: Vec<String>,
     },
     /// Databases and directories were restored from backup `id`.
     Restored {
         /// The backup restored.
         id: String,
+        /// What is left for a person to do (an RDS snapshot restored to a new
+        /// instance the service must be pointed at): the step warns.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pending: Vec<String>,
     },
     /// The driver switched from `from` (none on a first deployment) to `to`.
     Switched {

@@ -344,7 +344,7 @@ async fn finish(
         let id = journal.state().id;
         for step in &ctx.plan.steps {
             if let StepKind::Backup(b) = &step.kind {
-                match crate::backup::prune(b, &ctx.plan.base_dir, &[id.as_str()]) {
+                match crate::backup::prune(b, &ctx.plan.base_dir, &[id.as_str()]).await {
                     Ok(removed) if !removed.is_empty() => {
                         let mut f = Finding::new("prune backups", Phase::Deploy, Verdict::Pass);
                         f.message = format!("removed old backups: {}", removed.join(", "));
@@ -469,11 +469,15 @@ async fn forward(
         });
         match result {
             Ok((effect, message)) => {
+                let verdict = match &effect {
+                    Effect::Restored { pending, .. } if !pending.is_empty() => Verdict::Warn,
+                    _ => Verdict::Pass,
+                };
                 journal.append(Event::StepDone {
                     step: step.name.clone(),
                     effect,
                 })?;
-                let mut f = Finding::new(&step.name, Phase::Deploy, Verdict::Pass);
+                let mut f = Finding::new(&step.name, Phase::Deploy, verdict);
                 f.duration = start.elapsed();
                 f.message = message;
                 findings.push(f);

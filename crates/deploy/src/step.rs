@@ -34,10 +34,19 @@ pub(crate) async fn act(
             let sizes: Vec<String> = m
                 .items
                 .iter()
-                .map(|i| format!("{} {} B", i.name, i.size))
+                .map(|i| match i.kind {
+                    crate::backup::ItemKind::Rds => format!("{} as RDS snapshot {}", i.name, i.file),
+                    _ => format!("{} {} B", i.name, i.size),
+                })
                 .collect();
             let message = format!("verified backup {}: {}", m.id, sizes.join(", "));
-            Ok((Effect::BackedUp { id: m.id }, message))
+            let snapshots = m
+                .items
+                .iter()
+                .filter(|i| i.kind == crate::backup::ItemKind::Rds)
+                .map(|i| i.file.clone())
+                .collect();
+            Ok((Effect::BackedUp { id: m.id, snapshots }, message))
         }
         StepKind::Restore { config, id: chosen } => {
             let all = crate::backup::list(config, &ctx.plan.base_dir).map_err(line)?;
@@ -52,14 +61,25 @@ pub(crate) async fn act(
                     ctx.plan.base_dir.join(&config.dir).display()
                 ));
             };
-            crate::backup::restore(config, &ctx.plan.base_dir, dir, step.timeout)
-                .await
-                .map_err(line)?;
-            let message = format!(
+            let (_, pending) =
+                crate::backup::restore(config, &ctx.plan.base_dir, dir, step.timeout)
+                    .await
+                    .map_err(line)?;
+            let mut message = format!(
                 "restored backup {} taken at {} (before {}): writes since then are lost",
                 m.id, m.created_at, m.release
             );
-            Ok((Effect::Restored { id: m.id.clone() }, message))
+            for p in &pending {
+                message.push_str("; ");
+                message.push_str(p);
+            }
+            Ok((
+                Effect::Restored {
+                    id: m.id.clone(),
+                    pending,
+                },
+                message,
+            ))
         }
         StepKind::Command {
             run,

@@ -8,6 +8,7 @@
 //! below desired (`MOTO_ECS_SERVICE_RUNNING`).
 
 mod blue_green;
+mod rds;
 
 use std::process::Output;
 

@@ -117,6 +117,14 @@ fn my(program: &str, u: &Url, timeout: Duration) -> Exec {
     e
 }
 
+/// An RDS item is a snapshot AWS keeps, never a file here (`backup::rds`).
+fn rds_has_no_file(item: &ItemConfig) -> Error {
+    Error::new(
+        ErrorKind::Backup,
+        format!("backup {:?} is an RDS snapshot, not a file", item.name),
+    )
+}
+
 /// The file name of an item's dump inside the backup directory.
 pub(super) fn file_name(item: &ItemConfig) -> String {
     let ext = match item.kind {
@@ -124,6 +132,7 @@ pub(super) fn file_name(item: &ItemConfig) -> String {
         ItemKind::Mariadb => "sql",
         ItemKind::Sqlite => "sqlite3",
         ItemKind::Files => "tar.gz",
+        ItemKind::Rds => "snapshot",
     };
     format!("{}.{ext}", item.name)
 }
@@ -136,6 +145,7 @@ pub(super) async fn dump(
     timeout: Duration,
 ) -> Result<(), Error> {
     match item.kind {
+        ItemKind::Rds => return Err(rds_has_no_file(item)),
         ItemKind::Postgres => {
             let u = url(item)?;
             pg("pg_dump", &u, timeout)
@@ -207,6 +217,7 @@ pub(super) async fn verify(
     first: bool,
 ) -> Result<Vec<String>, Error> {
     let found: Vec<String> = match item.kind {
+        ItemKind::Rds => return Err(rds_has_no_file(item)),
         ItemKind::Postgres => {
             // The table of contents sits at the archive's start, so `--list` reads a
             // truncated archive happily; writing it all out as SQL reads every data
@@ -368,6 +379,7 @@ pub(super) async fn restore(
     timeout: Duration,
 ) -> Result<(), Error> {
     match item.kind {
+        ItemKind::Rds => return Err(rds_has_no_file(item)),
         ItemKind::Postgres => {
             let u = url(item)?;
             pg("pg_restore", &u, timeout)

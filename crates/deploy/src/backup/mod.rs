@@ -1,5 +1,5 @@
 //! Backups before a deployment changes anything: databases (PostgreSQL, MariaDB,
-//! SQLite) and directories, each into `<dir>/<deployment id>/` with a manifest (what,
+//! SQLite, and RDS instances as manual snapshots) and directories, each into `<dir>/<deployment id>/` with a manifest (what,
 //! when, sizes, the SHA-256 of every file, the git commit and the releases it sits
 //! between). A backup is verified as soon as it is written (the archive reads back,
 //! the expected tables are in it) and again before it is restored, so a truncated or
@@ -9,6 +9,11 @@
 //! did not finish, and is never restored.
 
 mod db;
+// Its calls are boxed where they are awaited here: the AWS SDK's futures are deep
+// types, and inlined into a deployment's future they overflow the compiler's query
+// depth in programs that await a whole operation (examples/xtask_promote.rs).
+#[cfg(feature = "rds")]
+mod rds;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -58,6 +63,9 @@ pub enum ItemKind {
     Sqlite,
     /// A directory (static/, media/) as a `.tar.gz`.
     Files,
+    /// An RDS instance, as a manual DB snapshot; restored to a new instance (RDS
+    /// cannot restore in place). Needs shipgate-deploy's `rds` feature.
+    Rds,
 }
 
 /// One thing to back up.
@@ -78,6 +86,18 @@ pub struct ItemConfig {
     /// Tables (or, for files, entries) the backup must hold to count as verified.
     #[serde(default)]
     pub tables: Vec<String>,
+    /// RDS: the DB instance identifier.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// RDS: the region (default: `AWS_REGION`, then the profile's).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// RDS: a profile of `~/.aws/config`.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// RDS: another endpoint (LocalStack, moto_server).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
 }
 
 /// One file of a backup.
@@ -87,11 +107,11 @@ pub struct ManifestItem {
     pub name: String,
     /// What it is.
     pub kind: ItemKind,
-    /// The file, in the backup's directory.
+    /// The file, in the backup's directory; RDS: the snapshot's identifier.
     pub file: String,
-    /// Its size in bytes.
+    /// Its size in bytes (RDS: the snapshot's allocated storage).
     pub size: u64,
-    /// Its SHA-256, hex.
+    /// Its SHA-256, hex (RDS: empty; AWS keeps the snapshot).
     pub sha256: String,
     /// The tables (or entries) verification found in it.
     pub tables: Vec<String>,
@@ -143,8 +163,42 @@ pub async fn take(
     let result = take_into(config, base, meta, &dir, timeout).await;
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
+        // A snapshot taken before the failure belongs to no backup: deleted (best
+        // effort; it carries shipgate's tag for whoever finds it).
+        #[cfg(feature = "rds")]
+        for item in config.items.iter().filter(|i| i.kind == ItemKind::Rds) {
+            let name = rds_name(item, meta);
+            if let Err(e) = Box::pin(rds::delete(item, &name)).await {
+                tracing::warn!("cannot delete RDS snapshot {name} of a failed backup: {e}");
+            }
+        }
     }
     result
+}
+
+#[cfg(feature = "rds")]
+fn rds_name(item: &ItemConfig, meta: &Meta<'_>) -> String {
+    rds::identifier(
+        &[
+            "shipgate",
+            meta.environment,
+            item.instance.as_deref().unwrap_or_default(),
+            meta.id,
+        ],
+        255,
+    )
+}
+
+/// Without the `rds` feature, an RDS item is a configuration error naming it.
+#[cfg(not(feature = "rds"))]
+fn no_rds(item: &ItemConfig) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "backup {:?}: type = \"rds\" needs a shipgate built with the `rds` feature (cargo build --features ecs)",
+            item.name
+        ),
+    )
 }
 
 async fn take_into(
@@ -157,6 +211,25 @@ async fn take_into(
     std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
     let mut items = Vec::new();
     for item in &config.items {
+        if item.kind == ItemKind::Rds {
+            #[cfg(feature = "rds")]
+            {
+                let (name, size) =
+                    Box::pin(rds::snapshot(item, meta.id, meta.environment, timeout)).await?;
+                debug_assert_eq!(name, rds_name(item, meta));
+                items.push(ManifestItem {
+                    name: item.name.clone(),
+                    kind: item.kind,
+                    file: name,
+                    size,
+                    sha256: String::new(),
+                    tables: Vec::new(),
+                });
+                continue;
+            }
+            #[cfg(not(feature = "rds"))]
+            return Err(no_rds(item));
+        }
         let file = db::file_name(item);
         let path = dir.join(&file);
         db::dump(item, base, &path, timeout).await?;
@@ -215,6 +288,16 @@ pub async fn verify(
 ) -> Result<Manifest, Error> {
     let manifest = manifest(dir)?;
     for entry in &manifest.items {
+        if entry.kind == ItemKind::Rds {
+            let item = item_for(config, entry)?;
+            #[cfg(feature = "rds")]
+            {
+                Box::pin(rds::verify(item, &entry.file)).await?;
+                continue;
+            }
+            #[cfg(not(feature = "rds"))]
+            return Err(no_rds(item));
+        }
         let path = dir.join(&entry.file);
         let (size, sha256) = digest(&path)?;
         if (size, sha256.as_str()) != (entry.size, entry.sha256.as_str()) {
@@ -234,19 +317,29 @@ pub async fn verify(
     Ok(manifest)
 }
 
-/// Restores every item of a backup, after verifying it.
+/// Restores every item of a backup, after verifying it. Returns its manifest and
+/// what is left for a person to do (an RDS snapshot is restored to a new instance,
+/// which the service must be pointed at).
 pub async fn restore(
     config: &BackupConfig,
     base: &Path,
     dir: &Path,
     timeout: Duration,
-) -> Result<Manifest, Error> {
+) -> Result<(Manifest, Vec<String>), Error> {
     let manifest = verify(config, dir, timeout).await?;
+    #[cfg_attr(not(feature = "rds"), expect(unused_mut))]
+    let mut pending = Vec::new();
     for entry in &manifest.items {
         let item = item_for(config, entry)?;
+        if entry.kind == ItemKind::Rds {
+            // Without the feature, `verify` has refused it.
+            #[cfg(feature = "rds")]
+            pending.extend(Box::pin(rds::restore(item, &entry.file, &manifest.id, timeout)).await?);
+            continue;
+        }
         db::restore(item, base, &dir.join(&entry.file), timeout).await?;
     }
-    Ok(manifest)
+    Ok((manifest, pending))
 }
 
 /// The complete backups (those with a manifest), oldest first.
@@ -269,8 +362,13 @@ pub fn list(config: &BackupConfig, base: &Path) -> Result<Vec<(PathBuf, Manifest
 }
 
 /// Deletes backups beyond retention: all but the newest `keep`, and among those any
-/// older than `max_age`; never one of `protect` (the backup a rollback needs).
-pub fn prune(config: &BackupConfig, base: &Path, protect: &[&str]) -> Result<Vec<String>, Error> {
+/// older than `max_age`; never one of `protect` (the backup a rollback needs). An RDS
+/// snapshot goes with its backup, and only one shipgate took.
+pub async fn prune(
+    config: &BackupConfig,
+    base: &Path,
+    protect: &[&str],
+) -> Result<Vec<String>, Error> {
     let all = list(config, base)?;
     let now = SystemTime::now();
     let excess = all.len().saturating_sub(config.keep.max(1));
@@ -285,6 +383,10 @@ pub fn prune(config: &BackupConfig, base: &Path, protect: &[&str]) -> Result<Vec
                     .is_some_and(|d| d > age)
         });
         if (too_many || too_old) && !protect.contains(&m.id.as_str()) {
+            #[cfg(feature = "rds")]
+            for entry in m.items.iter().filter(|e| e.kind == ItemKind::Rds) {
+                Box::pin(rds::delete(item_for(config, entry)?, &entry.file)).await?;
+            }
             std::fs::remove_dir_all(dir).map_err(|e| io("remove", dir, e))?;
             removed.push(m.id.clone());
         }

@@ -243,7 +243,7 @@ async fn retention_keeps_the_newest_and_what_a_rollback_needs() {
     }
     // An unfinished one (no manifest) is not a backup.
     std::fs::create_dir_all(site.path().join("backups/d5")).unwrap();
-    let removed = backup::prune(&cfg, site.path(), &["d1"]).unwrap();
+    let removed = backup::prune(&cfg, site.path(), &["d1"]).await.unwrap();
     assert_eq!(removed, ["d2"]);
     let left: Vec<String> = backup::list(&cfg, site.path())
         .unwrap()
