@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-checks",
         &[
+            "shipgate-aws",
             "shipgate-config",
             "shipgate-host",
             "shipgate-http",

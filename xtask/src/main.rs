@@ -129,7 +129,8 @@ fn ci() -> Result<(), Failed> {
 
 /// The optional features the tests build and run: the cloud drivers, against their
 /// stand-ins (moto_server for AWS).
-const FEATURES: &str = "shipgate-deploy/ecs,shipgate-deploy-cli/ecs";
+const FEATURES: &str =
+    "shipgate-deploy/ecs,shipgate-deploy-cli/ecs,shipgate-checks/aws,shipgate-check/aws";
 
 fn test() -> Result<(), Failed> {
     Cmd::cargo([
@@ -203,7 +204,7 @@ fn dist() -> Result<(), Failed> {
         "--release",
         "--locked",
         "--features",
-        "shipgate-deploy-cli/ecs",
+        "shipgate-deploy-cli/ecs,shipgate-check/aws",
     ]);
     for name in &binaries {
         build = build.args(["--bin", name]);

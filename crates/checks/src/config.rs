@@ -26,8 +26,14 @@ use crate::kinds::CheckKind;
 /// The error for a kind whose cargo feature this build of shipgate-checks lacks.
 #[allow(dead_code)]
 fn disabled<E: de::Error>(kind: &str) -> E {
+    disabled_as(kind, kind)
+}
+
+/// [`disabled`] for a kind whose feature has another name.
+#[allow(dead_code)]
+fn disabled_as<E: de::Error>(kind: &str, feature: &str) -> E {
     E::custom(format!(
-        "the `{kind}` check kind is not in this build: it needs shipgate-checks' `{kind}` cargo feature"
+        "the `{kind}` check kind is not in this build: it needs shipgate-checks' `{feature}` cargo feature"
     ))
 }
 
@@ -133,6 +139,7 @@ const FIELDS: &[&str] = &[
     "smoke",
     "coverage",
     "audit",
+    "aws_secrets",
 ];
 const KINDS: &[&str] = FIELDS.split_at(6).1;
 
@@ -218,6 +225,10 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 #[cfg(not(feature = "elasticsearch"))]
                 "elasticsearch" => return Err(disabled("elasticsearch")),
                 "smoke" => Some(CheckKind::Smoke(map.next_value()?)),
+                #[cfg(feature = "aws")]
+                "aws_secrets" => Some(CheckKind::AwsSecrets(map.next_value()?)),
+                #[cfg(not(feature = "aws"))]
+                "aws_secrets" => return Err(disabled_as("aws_secrets", "aws")),
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
             };
             if let Some(k) = parsed {

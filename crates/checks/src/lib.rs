@@ -25,6 +25,7 @@
 //! | `redis` | `redis` | fred |
 //! | `elasticsearch` | `elasticsearch` | elasticsearch (rustls) |
 //! | `tls` | `tls` (certificate expiry, chain, name) | rustls, tokio-rustls, webpki-roots, x509-parser |
+//! | `aws` (not default) | `aws_secrets` (Secrets Manager: there, not being deleted, a current value; values never read) | the AWS SDK (shipgate-aws) |
 //!
 //! `env`, `http`, `tcp`, `dns`, `command`, `file`, `system`, `django` and `smoke` are
 //! always there.
@@ -52,6 +53,8 @@ mod select;
 
 pub use config::{CheckSeverity, CheckSpec, ChecksConfig, ChecksSettings};
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "aws")]
+pub use kinds::AwsSecretsCheck;
 pub use kinds::CheckKind;
 #[cfg(feature = "redis")]
 pub use kinds::RedisCheck;

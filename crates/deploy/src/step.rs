@@ -35,7 +35,9 @@ pub(crate) async fn act(
                 .items
                 .iter()
                 .map(|i| match i.kind {
-                    crate::backup::ItemKind::Rds => format!("{} as RDS snapshot {}", i.name, i.file),
+                    crate::backup::ItemKind::Rds => {
+                        format!("{} as RDS snapshot {}", i.name, i.file)
+                    }
                     _ => format!("{} {} B", i.name, i.size),
                 })
                 .collect();
@@ -46,7 +48,13 @@ pub(crate) async fn act(
                 .filter(|i| i.kind == crate::backup::ItemKind::Rds)
                 .map(|i| i.file.clone())
                 .collect();
-            Ok((Effect::BackedUp { id: m.id, snapshots }, message))
+            Ok((
+                Effect::BackedUp {
+                    id: m.id,
+                    snapshots,
+                },
+                message,
+            ))
         }
         StepKind::Restore { config, id: chosen } => {
             let all = crate::backup::list(config, &ctx.plan.base_dir).map_err(line)?;

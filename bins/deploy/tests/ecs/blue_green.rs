@@ -305,7 +305,11 @@ fn a_shift_in_steps_then_a_rollback_shifts_back_in_one_change() {
         100,
         "the test listener"
     );
-    assert!(text(&out).contains("/health answers well"), "{}", text(&out));
+    assert!(
+        text(&out).contains("/health answers well"),
+        "{}",
+        text(&out)
+    );
 
     let mut child = site
         .command(&["rollback"])
@@ -383,7 +387,11 @@ fn killed_during_the_bake_then_resumed_finishes_the_shift_with_one_revision() {
     let mut child = half_on_green(&site, child);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(site.current(), "v1 (50%) + v2 (50%)", "a split is no release");
+    assert_eq!(
+        site.current(),
+        "v1 (50%) + v2 (50%)",
+        "a split is no release"
+    );
     // The rest of the shift bakes nothing more: the step that baked is behind it.
     let out = site.run(&["resume"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -431,10 +439,23 @@ fn the_old_side_is_scaled_down_after_the_delay_and_not_before() {
         .unwrap();
     let late = site.run(&["gc"]);
     assert_eq!(late.status.code(), Some(0), "{}", text(&late));
-    assert_eq!(site.service("shop-blue"), ("shop:1".into(), 0), "{}", text(&late));
-    assert!(text(&late).contains("blue side (shop-blue)"), "{}", text(&late));
+    assert_eq!(
+        site.service("shop-blue"),
+        ("shop:1".into(), 0),
+        "{}",
+        text(&late)
+    );
+    assert!(
+        text(&late).contains("blue side (shop-blue)"),
+        "{}",
+        text(&late)
+    );
     assert_eq!(site.tag(&blue, "shipgate:scale-down-at"), None);
-    assert_eq!(site.service("shop-green"), ("shop:2".into(), 2), "the live side stays");
+    assert_eq!(
+        site.service("shop-green"),
+        ("shop:2".into(), 2),
+        "the live side stays"
+    );
 }
 
 impl BlueGreen {
@@ -447,7 +468,10 @@ impl BlueGreen {
                 &json!({"cluster": "shop", "services": [name]}),
             )
             .unwrap();
-        out["services"][0]["serviceArn"].as_str().unwrap().to_owned()
+        out["services"][0]["serviceArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A tag's value on an ECS resource, as a number.

@@ -41,9 +41,8 @@ fn world(running: u32, tags: &[&str]) -> (Moto, String, Network) {
         .ecs_running(running)
         .start()
         .expect("moto_server (cargo xtask setup installs it)");
-    let ecs = |action: &str, body: Value| {
-        moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap()
-    };
+    let ecs =
+        |action: &str, body: Value| moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap();
     ecs("CreateCluster", json!({"clusterName": "shop"}));
     let repo = moto
         .call(

@@ -89,9 +89,16 @@ fn a_snapshot_before_each_deploy_only_shipgates_pruned_and_restored_to_a_new_ins
     let first = manifests(&site);
     assert_eq!(first.len(), 1);
     let snapshot = first[0]["items"][0]["file"].as_str().unwrap().to_owned();
-    assert!(snapshot.starts_with("shipgate-staging-shop-db-"), "{snapshot}");
+    assert!(
+        snapshot.starts_with("shipgate-staging-shop-db-"),
+        "{snapshot}"
+    );
     assert_eq!(first[0]["items"][0]["kind"], "rds");
-    assert!(text(&out).contains(&format!("RDS snapshot {snapshot}")), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("RDS snapshot {snapshot}")),
+        "{}",
+        text(&out)
+    );
     let journal = std::fs::read_dir(site.dir.path().join("state/staging/deployments"))
         .unwrap()
         .filter_map(Result::ok)
@@ -102,7 +109,11 @@ fn a_snapshot_before_each_deploy_only_shipgates_pruned_and_restored_to_a_new_ins
         "the journal records the snapshot: {journal}"
     );
     let status = xml_values(
-        &rds(&site, "DescribeDBSnapshots", &[("DBSnapshotIdentifier", &snapshot)]),
+        &rds(
+            &site,
+            "DescribeDBSnapshots",
+            &[("DBSnapshotIdentifier", &snapshot)],
+        ),
         "Status",
     );
     assert_eq!(status, ["available"]);
@@ -115,7 +126,10 @@ fn a_snapshot_before_each_deploy_only_shipgates_pruned_and_restored_to_a_new_ins
     assert_eq!(second.len(), 1, "{second:?}");
     let latest = second[0]["items"][0]["file"].as_str().unwrap().to_owned();
     assert_ne!(latest, snapshot);
-    assert_eq!(snapshots(&site), ["nightly-by-hand".to_owned(), latest.clone()]);
+    assert_eq!(
+        snapshots(&site),
+        ["nightly-by-hand".to_owned(), latest.clone()]
+    );
 
     // rollback database: the snapshot verified, restored to a new instance, which the
     // report says how to use; the old instance untouched.
@@ -128,18 +142,37 @@ fn a_snapshot_before_each_deploy_only_shipgates_pruned_and_restored_to_a_new_ins
         .as_str()
         .unwrap()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let restored = format!("shop-db-restored-{id}");
-    let instances = xml_values(&rds(&site, "DescribeDBInstances", &[]), "DBInstanceIdentifier");
-    assert!(instances.contains(&restored), "{restored} among {instances:?}: {all}");
+    let instances = xml_values(
+        &rds(&site, "DescribeDBInstances", &[]),
+        "DBInstanceIdentifier",
+    );
+    assert!(
+        instances.contains(&restored),
+        "{restored} among {instances:?}: {all}"
+    );
     assert!(instances.contains(&"shop-db".to_owned()));
     let of = xml_values(
-        &rds(&site, "DescribeDBInstances", &[("DBInstanceIdentifier", &restored)]),
+        &rds(
+            &site,
+            "DescribeDBInstances",
+            &[("DBInstanceIdentifier", &restored)],
+        ),
         "DBInstanceStatus",
     );
     assert_eq!(of, ["available"]);
-    assert!(all.contains(restored.as_str()), "the report names it: {all}");
+    assert!(
+        all.contains(restored.as_str()),
+        "the report names it: {all}"
+    );
 }
 
 #[test]
@@ -151,7 +184,10 @@ fn a_snapshot_of_an_instance_that_does_not_exist_fails_before_anything_changes()
     let out = site.run(&["deploy", "--release", "v2"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("cannot snapshot RDS instance shop-dbx"), "{all}");
+    assert!(
+        all.contains("cannot snapshot RDS instance shop-dbx"),
+        "{all}"
+    );
     assert_eq!(site.serving(), "shop:1", "{all}");
     assert_eq!(snapshots(&site), ["nightly-by-hand"]);
     assert!(manifests_dir_empty(&site), "no half-written backup");

@@ -1,6 +1,8 @@
 //! One module per kind of check.
 
 mod audit;
+#[cfg(feature = "aws")]
+mod aws_secrets;
 mod command;
 mod coverage;
 #[cfg(feature = "database")]
@@ -24,6 +26,8 @@ mod tls;
 use std::time::Duration;
 
 pub use audit::{AuditCheck, Severity as AuditSeverity};
+#[cfg(feature = "aws")]
+pub use aws_secrets::AwsSecretsCheck;
 pub use command::CommandCheck;
 pub use coverage::CoverageCheck;
 #[cfg(feature = "database")]
@@ -88,6 +92,8 @@ pub(crate) async fn observe(kind: &CheckKind, ctx: &Context, timeout: Duration) 
         #[cfg(feature = "elasticsearch")]
         CheckKind::Elasticsearch(c) => elasticsearch::observe(c, timeout).await,
         CheckKind::Smoke(c) => smoke::observe(c, ctx).await,
+        #[cfg(feature = "aws")]
+        CheckKind::AwsSecrets(c) => aws_secrets::observe(c).await,
     }
 }
 
@@ -129,4 +135,8 @@ pub enum CheckKind {
     Elasticsearch(ElasticsearchCheck),
     /// Ordered HTTP steps.
     Smoke(SmokeCheck),
+    /// AWS Secrets Manager secrets: there, not being deleted, with a current value
+    /// (never read).
+    #[cfg(feature = "aws")]
+    AwsSecrets(AwsSecretsCheck),
 }

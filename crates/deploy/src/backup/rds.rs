@@ -167,7 +167,12 @@ pub(super) async fn restore(
             .set_vpc_security_group_ids((!groups.is_empty()).then_some(groups))
             .set_multi_az(source.multi_az())
             .publicly_accessible(source.publicly_accessible().unwrap_or(false))
-            .tags(Tag::builder().key("shipgate:restored-from").value(name).build())
+            .tags(
+                Tag::builder()
+                    .key("shipgate:restored-from")
+                    .value(name)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| {
@@ -347,7 +352,10 @@ mod tests {
     #[test]
     fn identifiers_are_what_rds_accepts() {
         assert_eq!(
-            identifier(&["shipgate", "prod", "shop-db", "20261208T002903508Z-v1.2_3"], 255),
+            identifier(
+                &["shipgate", "prod", "shop-db", "20261208T002903508Z-v1.2_3"],
+                255
+            ),
             "shipgate-prod-shop-db-20261208t002903508z-v1-2-3"
         );
         assert_eq!(identifier(&["1db", "x"], 63), "s-1db-x");

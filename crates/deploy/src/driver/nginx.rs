@@ -517,4 +517,3 @@ impl Driver for Nginx {
         })
     }
 }
-

@@ -462,9 +462,8 @@ async fn check(url: &str, timeout: Duration) -> Result<(), Error> {
         ..Default::default()
     })
     .map_err(|e| Error::with_source(crate::ErrorKind::Driver, "cannot build an HTTP client", e))?;
-    let step = shipgate_http::Step::get(url).map_err(|e| {
-        Error::with_source(crate::ErrorKind::Config, "`test_url` is not a URL", e)
-    })?;
+    let step = shipgate_http::Step::get(url)
+        .map_err(|e| Error::with_source(crate::ErrorKind::Config, "`test_url` is not a URL", e))?;
     let policy = Backoff {
         max_delay: Duration::from_secs(2),
         ..Backoff::exponential(Duration::from_millis(100)).within(timeout)

@@ -431,7 +431,9 @@ impl Driver for Ecs {
 /// Blue-green steps: increasing percentages, each in 1..=99.
 fn check_blue_green(bg: &EcsBlueGreen) -> Result<(), String> {
     if bg.blue.service == bg.green.service || bg.blue.target_group == bg.green.target_group {
-        return Err("the blue and green sides must name different services and target groups".into());
+        return Err(
+            "the blue and green sides must name different services and target groups".into(),
+        );
     }
     let mut last = 0;
     for &step in &bg.steps {

@@ -47,7 +47,11 @@ impl Ecs {
     }
 
     /// The newest revision of the service's family that runs `release`.
-    pub(super) async fn revision_of(&self, family: &str, release: &str) -> Result<Option<String>, Error> {
+    pub(super) async fn revision_of(
+        &self,
+        family: &str,
+        release: &str,
+    ) -> Result<Option<String>, Error> {
         for arn in self.revisions(family).await? {
             let t = self.task_definition(&arn).await?;
             if self.release_of(&t)?.as_deref() == Some(release) {
@@ -68,7 +72,11 @@ impl Ecs {
     }
 
     /// Registers `release`'s revision: `base` with the image and environment changed.
-    pub(super) async fn register(&self, base: &TaskDefinition, release: &str) -> Result<String, Error> {
+    pub(super) async fn register(
+        &self,
+        base: &TaskDefinition,
+        release: &str,
+    ) -> Result<String, Error> {
         let container = self.container(base)?.name().unwrap_or_default().to_owned();
         let current_image = self.container(base)?.image().unwrap_or_default().to_owned();
         let image = self.image_for(&current_image, release);
