@@ -100,6 +100,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shipgate-watch",
         &[
+            "shipgate-aws",
             "shipgate-config",
             "shipgate-host",
             "shipgate-http",

@@ -129,8 +129,7 @@ fn ci() -> Result<(), Failed> {
 
 /// The optional features the tests build and run: the cloud drivers, against their
 /// stand-ins (moto_server for AWS).
-const FEATURES: &str =
-    "shipgate-deploy/ecs,shipgate-deploy-cli/ecs,shipgate-checks/aws,shipgate-check/aws";
+const FEATURES: &str = "shipgate-deploy/ecs,shipgate-deploy-cli/ecs,shipgate-checks/aws,shipgate-check/aws,shipgate-watch/cloudwatch";
 
 fn test() -> Result<(), Failed> {
     Cmd::cargo([

@@ -219,6 +219,32 @@ pub enum SourceConfig {
         #[serde(default, with = "shipgate_config::duration::option")]
         timeout: Option<Duration>,
     },
+    /// AWS CloudWatch: each alarm's field is 1 while it is in ALARM and 0 while OK
+    /// (no data while INSUFFICIENT_DATA); each metric's, its newest datapoint (through
+    /// GetMetricData). Needs shipgate-watch's `cloudwatch` feature.
+    Cloudwatch {
+        /// Field name → alarm name.
+        #[serde(default)]
+        alarms: BTreeMap<String, String>,
+        /// Field name → metric.
+        #[serde(default)]
+        metrics: BTreeMap<String, CloudwatchMetric>,
+        /// The region (default: `AWS_REGION`, then the profile's).
+        #[serde(default)]
+        region: Option<String>,
+        /// A profile of `~/.aws/config`.
+        #[serde(default)]
+        profile: Option<String>,
+        /// Another endpoint (LocalStack, moto_server).
+        #[serde(default)]
+        endpoint_url: Option<String>,
+        /// Sampling interval.
+        #[serde(default, with = "shipgate_config::duration::option")]
+        interval: Option<Duration>,
+        /// Sample timeout.
+        #[serde(default, with = "shipgate_config::duration::option")]
+        timeout: Option<Duration>,
+    },
     /// Redis: `memory` (bytes used), `maxmemory`, `memory_ratio` (no data when
     /// `maxmemory` is 0, unlimited), `clients`.
     Redis {
@@ -231,6 +257,34 @@ pub enum SourceConfig {
         #[serde(default, with = "shipgate_config::duration::option")]
         timeout: Option<Duration>,
     },
+}
+
+/// One CloudWatch metric: e.g. `{ namespace = "AWS/ECS", metric = "CPUUtilization",
+/// dimensions = { ClusterName = "shop", ServiceName = "shop-web" } }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudwatchMetric {
+    /// `AWS/ECS`, `AWS/ApplicationELB`, …
+    pub namespace: String,
+    /// `CPUUtilization`, …
+    pub metric: String,
+    /// Its dimensions.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// `Average` (default), `Sum`, `Maximum`, `p99`, …
+    #[serde(default = "average")]
+    pub stat: String,
+    /// The period each datapoint sums up (default 1m, CloudWatch's finest for most
+    /// AWS metrics).
+    #[serde(default = "minute", with = "shipgate_config::duration")]
+    pub period: Duration,
+}
+
+fn average() -> String {
+    "Average".to_owned()
+}
+fn minute() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn ok() -> u16 {
@@ -253,6 +307,7 @@ impl SourceConfig {
             SourceConfig::Postgres { .. } => "postgres",
             SourceConfig::Mariadb { .. } => "mariadb",
             SourceConfig::Redis { .. } => "redis",
+            SourceConfig::Cloudwatch { .. } => "cloudwatch",
         }
     }
 
@@ -271,6 +326,11 @@ impl SourceConfig {
                 "slow_queries",
             ],
             SourceConfig::Redis { .. } => &["memory", "maxmemory", "memory_ratio", "clients"],
+            SourceConfig::Cloudwatch {
+                alarms, metrics, ..
+            } => {
+                return alarms.keys().chain(metrics.keys()).cloned().collect();
+            }
         };
         fixed.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -294,6 +354,9 @@ impl SourceConfig {
                 interval, timeout, ..
             }
             | SourceConfig::Redis {
+                interval, timeout, ..
+            }
+            | SourceConfig::Cloudwatch {
                 interval, timeout, ..
             } => (*interval, *timeout),
         };

@@ -9,6 +9,7 @@
 
 mod blue_green;
 mod rds;
+mod watch;
 
 use std::process::Output;
 
@@ -147,6 +148,8 @@ run = "python manage.py migrate --noinput"
 "#,
             url = moto.url()
         );
+        // `extra` may point at moto too.
+        let config = config.replace("MOTO_URL", &moto.url());
         std::fs::write(dir.path().join("shipgate.toml"), config).unwrap();
         Self {
             moto,

@@ -1,6 +1,8 @@
 //! Sources: each sampled on its own interval, each sample bounded by its timeout. A
 //! sample that times out is a [`Missing::Timeout`] reading for every field.
 
+#[cfg(feature = "cloudwatch")]
+mod cloudwatch;
 mod db;
 mod host;
 mod http;
@@ -42,6 +44,8 @@ pub struct Source {
     /// A Prometheus source's endpoint, and its own client when it trusts a private CA
     /// (or why that client could not be built).
     prometheus: Option<(Endpoint, Option<Result<HttpClient, String>>)>,
+    #[cfg(feature = "cloudwatch")]
+    cloudwatch: cloudwatch::Client,
 }
 
 impl Source {
@@ -70,6 +74,8 @@ impl Source {
             timeout,
             host: host::HostState::default(),
             prometheus,
+            #[cfg(feature = "cloudwatch")]
+            cloudwatch: cloudwatch::Client::default(),
         }
     }
 
@@ -168,6 +174,17 @@ impl Source {
                 db::sample(db::Server::Mariadb, url.expose(), *slow, &self.fields).await
             }
             SourceConfig::Redis { url, .. } => db::redis(url.expose(), &self.fields).await,
+            #[cfg(feature = "cloudwatch")]
+            SourceConfig::Cloudwatch { .. } => {
+                Box::pin(cloudwatch::sample(&self.cloudwatch, &self.config)).await
+            }
+            #[cfg(not(feature = "cloudwatch"))]
+            SourceConfig::Cloudwatch { .. } => all(
+                &self.fields,
+                Missing::Broken,
+                "the source is broken: this build of shipgate has no cloudwatch source \
+                 (shipgate-watch's `cloudwatch` feature)",
+            ),
         }
     }
 }
