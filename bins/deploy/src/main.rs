@@ -83,7 +83,8 @@ fn run(args: &Args) -> Result<Code, Failure> {
         Planned::Ready(ready) => ready,
     };
     if matches!(&args.command, Command::Deploy { dry_run: true, .. }) {
-        for line in ready.describe(driver) {
+        let lines = runtime.block_on(ready.describe(driver)).map_err(pipeline)?;
+        for line in lines {
             println!("{}", redactor.redact(&line));
         }
         return Ok(Code::Success);

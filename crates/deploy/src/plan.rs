@@ -369,7 +369,18 @@ impl Plan {
                             .iter()
                             .map(|i| format!("{} ({:?})", i.name, i.kind).to_lowercase())
                             .collect();
-                        format!("back up {} into {}/", items.join(", "), b.dir.display())
+                        let mut line =
+                            format!("back up {} into {}/", items.join(", "), b.dir.display());
+                        for i in &b.items {
+                            if i.kind == crate::backup::ItemKind::Rds {
+                                let instance = i.instance.as_deref().unwrap_or("(no instance)");
+                                line.push_str(&format!(
+                                    "\n      rds:CreateDBSnapshot {{\"DBSnapshotIdentifier\":\"shipgate-{}-{instance}-<deployment id>\",\"DBInstanceIdentifier\":\"{instance}\"}}, then rds:DescribeDBSnapshots until available",
+                                    self.environment
+                                ));
+                            }
+                        }
+                        line
                     }
                     StepKind::Restore { id, .. } => format!(
                         "restore backup {} (the writes since it was taken are lost)",

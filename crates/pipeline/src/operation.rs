@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use shipgate_deploy::{Artifact, Context, DeployConfig, Driver, Hooks, Operation, Plan, Promotion};
+use shipgate_deploy::{
+    Artifact, Context, DeployConfig, Driver, Hooks, Operation, Plan, Promotion, StepKind,
+};
 use shipgate_http::HttpClient;
 use shipgate_report::Finding;
 
@@ -133,8 +135,9 @@ impl Prepared {
         }
     }
 
-    /// What `--dry-run` prints: a heading, then the plan's steps.
-    pub fn describe(&self, driver: &dyn Driver) -> Vec<String> {
+    /// What `--dry-run` prints: a heading, then the plan's steps, each with the calls
+    /// the driver would make for it (read from the driver, which changes nothing).
+    pub async fn describe(&self, driver: &dyn Driver) -> Result<Vec<String>, Error> {
         let mut lines = vec![format!(
             "would {} {} to {} (driver {}):",
             self.operation.verb(),
@@ -142,8 +145,34 @@ impl Prepared {
             self.plan.environment,
             driver.name()
         )];
-        lines.extend(self.plan.describe(driver.name(), &self.skip));
-        lines
+        let steps = self.plan.describe(driver.name(), &self.skip);
+        for (line, step) in steps.into_iter().zip(&self.plan.steps) {
+            lines.push(line);
+            if self.skip.contains(&step.name) {
+                continue;
+            }
+            let calls = match &step.kind {
+                StepKind::Release => Some(driver.dry_run(&self.release).await),
+                StepKind::Command {
+                    run,
+                    in_release: true,
+                    ..
+                } => match driver.dry_run_task(&self.release, run) {
+                    Some(calls) => Some(calls.await),
+                    None => None,
+                },
+                _ => None,
+            };
+            match calls {
+                Some(Ok(calls)) => lines.extend(calls.into_iter().map(|c| format!("      {c}"))),
+                Some(Err(e)) => lines.push(format!(
+                    "      (cannot say which calls: {})",
+                    shipgate_report::error_line(&e)
+                )),
+                None => {}
+            }
+        }
+        Ok(lines)
     }
 }
 

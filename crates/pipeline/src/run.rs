@@ -185,8 +185,8 @@ pub async fn plan(op: &Operator<'_>, ask: Ask, hooks: Hooks) -> Result<Planned, 
 
 impl Ready {
     /// What `--dry-run` prints.
-    pub fn describe(&self, driver: &dyn Driver) -> Vec<String> {
-        self.prepared.describe(driver)
+    pub async fn describe(&self, driver: &dyn Driver) -> Result<Vec<String>, Error> {
+        self.prepared.describe(driver).await
     }
 
     /// The phrase a protected environment's operator must give (`deploy production`),

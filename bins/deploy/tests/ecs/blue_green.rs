@@ -501,3 +501,46 @@ impl BlueGreen {
             .to_owned()
     }
 }
+
+#[test]
+fn dry_run_prints_each_listener_change_and_changes_nothing() {
+    let site = BlueGreen::new("steps = [10, 50]\nbake = \"2m\"", &["shop-5xx"]);
+    let out = site.run(&["deploy", "--release", "v2", "--dry-run"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let changes: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("elbv2:ModifyListener"))
+        .collect();
+    assert_eq!(changes.len(), 4, "test listener, 10%, 50%, all: {all}");
+    assert!(
+        changes[1].contains("\"Weight\":90") && changes[1].contains("\"Weight\":10"),
+        "{all}"
+    );
+    assert!(all.contains("\"service\":\"shop-green\""), "{all}");
+    assert!(
+        all.contains("bake 2m, failing on an alarm in ALARM"),
+        "{all}"
+    );
+    assert_eq!(site.green_share(&site.listener), 0);
+    assert_eq!(site.green_share(&site.test_listener), 0);
+    assert_eq!(site.service("shop-green"), ("shop:1".into(), 0));
+}
+
+#[test]
+fn a_migration_that_fails_leaves_the_idle_side_without_the_release() {
+    let site = BlueGreen::new("", &[]);
+    let config = site.dir.path().join("shipgate.toml");
+    let mut text_now = std::fs::read_to_string(&config).unwrap();
+    // A command that cannot even be split into words: the migration fails before a
+    // task starts; the release must not have started anywhere before it.
+    text_now.push_str("\n[deploy.migrate]\nrun = \"python manage.py migrate 'unclosed\"\n");
+    std::fs::write(&config, text_now).unwrap();
+    let out = site.run(&["deploy", "--release", "v2"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("unclosed quote"), "{all}");
+    assert_eq!(site.service("shop-green"), ("shop:1".into(), 0), "{all}");
+    assert_eq!(site.green_share(&site.listener), 0);
+    assert_eq!(site.green_share(&site.test_listener), 0);
+}

@@ -465,3 +465,31 @@ fn an_endpoint_that_refuses_is_named_and_nothing_is_changed() {
     assert_eq!(site.revisions(), ["shop:1"]);
     assert_eq!(site.serving(), "shop:1");
 }
+
+#[test]
+fn dry_run_prints_the_calls_with_their_bodies_and_changes_nothing() {
+    let site = Site::new(2, 2, &["v1", "v2"], "");
+    let out = site.run(&["deploy", "--release", "v2", "--dry-run"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for expected in [
+        "ecr:DescribeImages {",
+        "\"imageTag\":\"v2\"",
+        "ecs:RegisterTaskDefinition {",
+        "\"APP_VERSION\":\"v2\"",
+        "\"DJANGO_SETTINGS_MODULE\":\"***\"",
+        "ecs:RunTask {",
+        "\"command\":[\"python\",\"manage.py\",\"migrate\",\"--noinput\"]",
+        "ecs:UpdateService {\"cluster\":\"shop\",\"service\":\"shop-web\",\"taskDefinition\":\"shop:<the new revision>\"}",
+        "ecs:DescribeServices shop-web every 100ms until stable",
+    ] {
+        assert!(all.contains(expected), "{expected}: {all}");
+    }
+    assert!(
+        !all.contains("shop.settings"),
+        "environment values are masked: {all}"
+    );
+    assert_eq!(site.revisions(), ["shop:1"], "nothing registered");
+    assert_eq!(site.serving(), "shop:1");
+    assert!(site.tasks().is_empty(), "no task ran");
+}

@@ -78,6 +78,25 @@ pub trait Driver: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// What `--dry-run` shows beyond the step's line for switching to `release`: the
+    /// calls [`Driver::prepare`], [`Driver::switch`] and [`Driver::activate`] would
+    /// make (a cloud API's requests with their bodies), found by reading only.
+    fn dry_run<'a>(&'a self, release: &'a str) -> DriverFuture<'a, Vec<String>> {
+        let _ = release;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The same for a command [`Driver::run_task`] would run; none when the driver
+    /// does not run commands (they run here).
+    fn dry_run_task<'a>(
+        &'a self,
+        release: &'a str,
+        command: &'a str,
+    ) -> Option<DriverFuture<'a, Vec<String>>> {
+        let _ = (release, command);
+        None
+    }
+
     /// Runs a release's own command where the release runs (ECS: a one-off task of
     /// its task definition), for `[deploy.migrate]` and its undo; its line for the
     /// report. None: the driver has no such place, and the command runs here, through

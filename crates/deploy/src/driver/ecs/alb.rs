@@ -36,11 +36,14 @@ pub(super) enum Side {
 }
 
 impl Side {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Side::Blue => "blue",
             Side::Green => "green",
         }
+    }
+    pub(super) fn other_name(self) -> &'static str {
+        self.other().name()
     }
     fn other(self) -> Self {
         match self {
@@ -83,14 +86,14 @@ impl Weights {
     }
 }
 
-fn bg(ecs: &Ecs) -> &EcsBlueGreen {
+pub(super) fn bg(ecs: &Ecs) -> &EcsBlueGreen {
     ecs.config
         .blue_green
         .as_ref()
         .expect("alb functions run only in blue-green mode")
 }
 
-fn side_config(ecs: &Ecs, side: Side) -> &EcsSide {
+pub(super) fn side_config(ecs: &Ecs, side: Side) -> &EcsSide {
     match side {
         Side::Blue => &bg(ecs).blue,
         Side::Green => &bg(ecs).green,
@@ -262,7 +265,7 @@ async fn release_of_side(ecs: &Ecs, side: Side) -> Result<String, Error> {
 
 /// The side that runs (or is to run) `arn`: a side whose service runs it with tasks,
 /// else the side production traffic does not reach.
-async fn side_for(ecs: &Ecs, arn: &str) -> Result<(Side, Service, Service), Error> {
+pub(super) async fn side_for(ecs: &Ecs, arn: &str) -> Result<(Side, Service, Service), Error> {
     let blue = ecs.service_named(&bg(ecs).blue.service).await?;
     let green = ecs.service_named(&bg(ecs).green.service).await?;
     let (_, weights) = read(ecs, &bg(ecs).listener).await?;

@@ -65,7 +65,7 @@ pub(super) fn tag_of(image: &str) -> Option<&str> {
 
 /// `(registry id, repository, tag)` of an image in ECR
 /// (`123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:v2`).
-fn ecr_parts(image: &str) -> Option<(&str, &str, &str)> {
+pub(super) fn ecr_parts(image: &str) -> Option<(&str, &str, &str)> {
     let (host, path) = image.split_once('/')?;
     let mut labels = host.split('.');
     let account = labels.next()?;

@@ -11,6 +11,7 @@
 
 mod alarms;
 mod alb;
+mod dry_run;
 mod image;
 mod revision;
 mod rollout;
@@ -281,6 +282,21 @@ impl Ecs {
     }
 }
 
+impl Ecs {
+    /// `release`'s revision, registered when there is none (a valid tag only).
+    async fn registered(&self, release: &str) -> Result<String, Error> {
+        if !valid_release_id(release) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{release:?} cannot be an image tag here: use letters, digits, '.', '_' and '-'"
+                ),
+            ));
+        }
+        self.revision(release, true).await
+    }
+}
+
 impl Driver for Ecs {
     fn name(&self) -> &'static str {
         "ecs"
@@ -318,15 +334,7 @@ impl Driver for Ecs {
 
     fn prepare<'a>(&'a self, release: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
-            if !valid_release_id(release) {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "{release:?} cannot be an image tag here: use letters, digits, '.', '_' and '-'"
-                    ),
-                ));
-            }
-            let arn = self.revision(release, true).await?;
+            let arn = self.registered(release).await?;
             if self.rolling.is_none() {
                 return alb::prepare(self, &arn).await;
             }
@@ -408,6 +416,18 @@ impl Driver for Ecs {
         })
     }
 
+    fn dry_run<'a>(&'a self, release: &'a str) -> DriverFuture<'a, Vec<String>> {
+        Box::pin(dry_run::release(self, release))
+    }
+
+    fn dry_run_task<'a>(
+        &'a self,
+        release: &'a str,
+        command: &'a str,
+    ) -> Option<DriverFuture<'a, Vec<String>>> {
+        Some(Box::pin(dry_run::task(self, release, command)))
+    }
+
     fn prune<'a>(&'a self, _keep: &'a [String]) -> DriverFuture<'a, Vec<String>> {
         // Revisions are kept: ECS keeps inactive ones too, and a rollback to a version
         // reuses its revision.
@@ -420,9 +440,10 @@ impl Driver for Ecs {
         command: &'a str,
         timeout: Duration,
     ) -> Option<DriverFuture<'a, String>> {
+        // The revision only: a blue-green's idle side starts the release after the
+        // migration, never before it.
         Some(Box::pin(async move {
-            self.prepare(release).await?;
-            let arn = self.revision(release, false).await?;
+            let arn = self.registered(release).await?;
             task::run(self, &arn, command, timeout).await
         }))
     }
