@@ -39,6 +39,7 @@ mod faults;
 pub mod junit;
 mod mariadb;
 mod moto;
+pub mod moto_shop;
 pub mod needs;
 mod nginx;
 mod osmem;

@@ -6,12 +6,9 @@
 use std::process::{Output, Stdio};
 
 use serde_json::json;
-use shipgate_testkit::{Moto, xml_values};
+use shipgate_testkit::{Moto, moto_shop};
 
 use super::{ECS, command_in, text, until, world};
-
-const ELB: &str = "2015-12-01";
-const CLOUDWATCH: &str = "2010-08-01";
 
 /// Two services `shop-blue` (serving v1) and `shop-green` (scaled to zero), each with
 /// its target group, behind a production listener (all to blue) and a test listener.
@@ -29,87 +26,9 @@ impl BlueGreen {
     /// into `[deploy.driver]`.
     fn new(settings: &str, alarms: &[&str]) -> Self {
         let (moto, _, network) = world(2, &["v1", "v2"]);
-        let elb = |action: &str, params: &[(&str, &str)]| {
-            moto.query("elasticloadbalancing", ELB, action, params)
-                .unwrap()
-        };
-        let mut lb_params = vec![("Name", "shop".to_owned())];
-        for (i, subnet) in network.subnets.iter().take(2).enumerate() {
-            lb_params.push((["Subnets.member.1", "Subnets.member.2"][i], subnet.clone()));
-        }
-        let lb_params: Vec<(&str, &str)> =
-            lb_params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let lb = xml_values(&elb("CreateLoadBalancer", &lb_params), "LoadBalancerArn").remove(0);
-        let group = |name: &str| {
-            xml_values(
-                &elb(
-                    "CreateTargetGroup",
-                    &[
-                        ("Name", name),
-                        ("Protocol", "HTTP"),
-                        ("Port", "8000"),
-                        ("VpcId", &network.vpc),
-                        ("TargetType", "ip"),
-                    ],
-                ),
-                "TargetGroupArn",
-            )
-            .remove(0)
-        };
-        let (blue_tg, green_tg) = (group("shop-blue"), group("shop-green"));
-        let listener = |port: &str| {
-            xml_values(
-                &elb(
-                    "CreateListener",
-                    &[
-                        ("LoadBalancerArn", &lb),
-                        ("Protocol", "HTTP"),
-                        ("Port", port),
-                        ("DefaultActions.member.1.Type", "forward"),
-                        ("DefaultActions.member.1.TargetGroupArn", &blue_tg),
-                    ],
-                ),
-                "ListenerArn",
-            )
-            .remove(0)
-        };
-        let (prod, test) = (listener("80"), listener("8080"));
-        for (service, tg) in [("shop-blue", &blue_tg), ("shop-green", &green_tg)] {
-            moto.call(
-                "ecs",
-                &format!("{ECS}.CreateService"),
-                &json!({"cluster": "shop", "serviceName": service, "taskDefinition": "shop:1",
-                       "desiredCount": 2, "launchType": "FARGATE",
-                       "loadBalancers": [{"targetGroupArn": tg, "containerName": "web", "containerPort": 8000}],
-                       "networkConfiguration": network.configuration()}),
-            )
-            .unwrap();
-        }
-        // The idle side starts with no tasks (created with two, so that moto's counts
-        // add up, then scaled to zero).
-        moto.call(
-            "ecs",
-            &format!("{ECS}.UpdateService"),
-            &json!({"cluster": "shop", "service": "shop-green", "desiredCount": 0}),
-        )
-        .unwrap();
+        let alb = moto_shop::blue_green(&moto, &network).unwrap();
         for alarm in alarms {
-            moto.query(
-                "monitoring",
-                CLOUDWATCH,
-                "PutMetricAlarm",
-                &[
-                    ("AlarmName", alarm),
-                    ("MetricName", "HTTPCode_Target_5XX_Count"),
-                    ("Namespace", "AWS/ApplicationELB"),
-                    ("Statistic", "Sum"),
-                    ("Period", "60"),
-                    ("EvaluationPeriods", "1"),
-                    ("Threshold", "5"),
-                    ("ComparisonOperator", "GreaterThanThreshold"),
-                ],
-            )
-            .unwrap();
+            moto_shop::alarm(&moto, alarm).unwrap();
         }
         let nginx = shipgate_testkit::Nginx::builder()
             .file("health", "ok\n")
@@ -140,12 +59,16 @@ alarms = [{alarms}]
 listener = "{prod}"
 test_listener = "{test}"
 test_timeout = "2s"
-blue = {{ service = "shop-blue", target_group = "{blue_tg}" }}
-green = {{ service = "shop-green", target_group = "{green_tg}" }}
+blue = {{ service = "shop-blue", target_group = "{blue}" }}
+green = {{ service = "shop-green", target_group = "{green}" }}
 {settings}
 "#,
             url = moto.url(),
             alarms = alarms.join(", "),
+            prod = alb.listener,
+            test = alb.test_listener,
+            blue = alb.blue,
+            green = alb.green,
         );
         let config = if config.contains("test_url") {
             config
@@ -159,8 +82,8 @@ green = {{ service = "shop-green", target_group = "{green_tg}" }}
         Self {
             moto,
             dir,
-            listener: prod,
-            test_listener: test,
+            listener: alb.listener,
+            test_listener: alb.test_listener,
             nginx,
         }
     }
@@ -174,40 +97,9 @@ green = {{ service = "shop-green", target_group = "{green_tg}" }}
     }
 
     /// The share of `listener`'s traffic (percent) that goes to green, as moto holds
-    /// the listener's weighted forward.
+    /// it.
     fn green_share(&self, listener: &str) -> u32 {
-        let xml = self
-            .moto
-            .query(
-                "elasticloadbalancing",
-                ELB,
-                "DescribeListeners",
-                &[("ListenerArns.member.1", listener)],
-            )
-            .unwrap();
-        let forward = match (xml.find("<ForwardConfig>"), xml.find("</ForwardConfig>")) {
-            (Some(a), Some(b)) => &xml[a..b],
-            // A plain forward to one target group.
-            _ => &xml[..],
-        };
-        let groups = xml_values(forward, "TargetGroupArn");
-        let weights: Vec<u32> = xml_values(forward, "Weight")
-            .iter()
-            .map(|w| w.parse().unwrap())
-            .collect();
-        let weights = if weights.len() == groups.len() {
-            weights
-        } else {
-            vec![1; groups.len()]
-        };
-        let total: u32 = weights.iter().sum();
-        let green: u32 = groups
-            .iter()
-            .zip(&weights)
-            .filter(|(g, _)| g.contains("shop-green"))
-            .map(|(_, w)| w)
-            .sum();
-        green * 100 / total.max(1)
+        moto_shop::green_share(&self.moto, listener).unwrap()
     }
 
     /// A service's task definition (`shop:2`) and desired count, as moto says.
@@ -231,21 +123,6 @@ green = {{ service = "shop-green", target_group = "{green_tg}" }}
                 .to_owned(),
             s["desiredCount"].as_u64().unwrap(),
         )
-    }
-
-    fn set_alarm(&self, name: &str, state: &str) {
-        self.moto
-            .query(
-                "monitoring",
-                CLOUDWATCH,
-                "SetAlarmState",
-                &[
-                    ("AlarmName", name),
-                    ("StateValue", state),
-                    ("StateReason", "Threshold Crossed: 1 datapoint [9.0] > 5.0"),
-                ],
-            )
-            .unwrap();
     }
 }
 
@@ -341,7 +218,7 @@ fn an_alarm_during_the_bake_time_shifts_all_traffic_back_and_fails() {
         .spawn()
         .unwrap();
     let child = half_on_green(&site, child);
-    site.set_alarm("shop-5xx", "ALARM");
+    moto_shop::set_alarm(&site.moto, "shop-5xx", "ALARM").unwrap();
     let out = child.wait_with_output().unwrap();
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");

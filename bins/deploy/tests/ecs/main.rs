@@ -14,89 +14,19 @@ mod watch;
 use std::process::Output;
 
 use serde_json::{Value, json};
-use shipgate_testkit::{Moto, xml_values};
+use shipgate_testkit::Moto;
+use shipgate_testkit::moto_shop::{self, ECS, Network};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shipgate-deploy");
-const ECS: &str = "AmazonEC2ContainerServiceV20141113";
-const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
 
-/// The subnets, security group and VPC of moto's default VPC.
-struct Network {
-    subnets: Vec<String>,
-    group: String,
-    vpc: String,
-}
-
-impl Network {
-    /// A Fargate service's `networkConfiguration`.
-    fn configuration(&self) -> Value {
-        json!({"awsvpcConfiguration": {"subnets": [self.subnets[0]], "securityGroups": [self.group], "assignPublicIp": "DISABLED"}})
-    }
-}
-
-/// A moto_server with a cluster `shop`, an ECR repository `shop` holding `tags` and a
-/// task definition family `shop` running `:v1`; services start with `running` tasks
-/// running. Returns it, the repository's URI and the default VPC's network.
+/// A moto_server with the testkit's shop ([`moto_shop::shop`]); services start with
+/// `running` tasks running. Returns it, the repository's URI and the network.
 fn world(running: u32, tags: &[&str]) -> (Moto, String, Network) {
     let moto = Moto::builder()
         .ecs_running(running)
         .start()
         .expect("moto_server (cargo xtask setup installs it)");
-    let ecs =
-        |action: &str, body: Value| moto.call("ecs", &format!("{ECS}.{action}"), &body).unwrap();
-    ecs("CreateCluster", json!({"clusterName": "shop"}));
-    let repo = moto
-        .call(
-            "ecr",
-            &format!("{ECR}.CreateRepository"),
-            &json!({"repositoryName": "shop"}),
-        )
-        .unwrap();
-    let repository = repo["repository"]["repositoryUri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (i, tag) in tags.iter().enumerate() {
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": format!("sha256:{:064x}", i + 1)},
-            "layers": []
-        });
-        moto.call(
-            "ecr",
-            &format!("{ECR}.PutImage"),
-            &json!({"repositoryName": "shop", "imageTag": tag, "imageManifest": manifest.to_string()}),
-        )
-        .unwrap();
-    }
-    ecs(
-        "RegisterTaskDefinition",
-        json!({
-            "family": "shop",
-            "networkMode": "awsvpc",
-            "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256",
-            "memory": "512",
-            "executionRoleArn": "arn:aws:iam::123456789012:role/shop-exec",
-            // Container-level memory: moto's RunTask needs it.
-            "containerDefinitions": [
-                {"name": "web", "image": format!("{repository}:v1"), "essential": true, "memory": 384,
-                 "portMappings": [{"containerPort": 8000}],
-                 "environment": [{"name": "DJANGO_SETTINGS_MODULE", "value": "shop.settings"}]},
-                {"name": "sidecar", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3", "essential": false, "memory": 128}
-            ]
-        }),
-    );
-    // moto's default VPC: a subnet and its default security group, as a Fargate
-    // service's network configuration needs.
-    let ec2 = |action: &str| moto.query("ec2", "2016-11-15", action, &[]).unwrap();
-    let subnets = ec2("DescribeSubnets");
-    let network = Network {
-        vpc: xml_values(&subnets, "vpcId").remove(0),
-        subnets: xml_values(&subnets, "subnetId"),
-        group: xml_values(&ec2("DescribeSecurityGroups"), "groupId").remove(0),
-    };
+    let (repository, network) = moto_shop::shop(&moto, tags).unwrap();
     (moto, repository, network)
 }
 

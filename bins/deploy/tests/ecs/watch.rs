@@ -6,6 +6,8 @@ use std::process::Stdio;
 
 use serde_json::json;
 
+use shipgate_testkit::moto_shop;
+
 use super::{Site, text, until};
 
 const CLOUDWATCH: &str = "2010-08-01";
@@ -44,32 +46,12 @@ empty = "ok"
 "#
     );
     let site = Site::new(2, 2, &["v1", "v2"], &extra);
+    moto_shop::alarm(&site.moto, "shop-5xx").unwrap();
     let cw = |action: &str, params: &[(&str, &str)]| {
         site.moto
             .query("monitoring", CLOUDWATCH, action, params)
             .unwrap()
     };
-    cw(
-        "PutMetricAlarm",
-        &[
-            ("AlarmName", "shop-5xx"),
-            ("MetricName", "HTTPCode_Target_5XX_Count"),
-            ("Namespace", "AWS/ApplicationELB"),
-            ("Statistic", "Sum"),
-            ("Period", "60"),
-            ("EvaluationPeriods", "1"),
-            ("Threshold", "5"),
-            ("ComparisonOperator", "GreaterThanThreshold"),
-        ],
-    );
-    cw(
-        "SetAlarmState",
-        &[
-            ("AlarmName", "shop-5xx"),
-            ("StateValue", "OK"),
-            ("StateReason", "no errors"),
-        ],
-    );
     cw(
         "PutMetricData",
         &[
@@ -109,18 +91,7 @@ fn an_alarm_in_the_watch_window_rolls_the_service_back() {
     let site = watched("5s");
     let child = site.deploying("v2", Stdio::piped);
     until("the update to shop:2", || site.serving() == "shop:2");
-    site.moto
-        .query(
-            "monitoring",
-            CLOUDWATCH,
-            "SetAlarmState",
-            &[
-                ("AlarmName", "shop-5xx"),
-                ("StateValue", "ALARM"),
-                ("StateReason", "Threshold Crossed: 1 datapoint [12.0] > 5.0"),
-            ],
-        )
-        .unwrap();
+    moto_shop::set_alarm(&site.moto, "shop-5xx", "ALARM").unwrap();
     let out = child.wait_with_output().unwrap();
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
