@@ -6,6 +6,7 @@
 //! cargo xtask ci      fmt --check, tidy, invariants, clippy -D warnings, docs, demo, tests
 //! cargo xtask test    the whole test suite (nextest, then doctests)
 //! cargo xtask demo    start the demo app on loopback, run shipgate against it, write reports
+//! cargo xtask demo ecs  the ECS runbooks' story against moto_server (under a minute)
 //! cargo xtask bench   benchmarks against named peers (stats, load)
 //! cargo xtask dist    release binaries and checksums in target/dist
 //! cargo xtask fuzz    the parsers under cargo-fuzz (fuzz/), seeded from fixtures/fuzz
@@ -13,6 +14,7 @@
 
 mod demo;
 mod demo_deploy;
+mod demo_ecs;
 mod fuzz;
 mod invariants;
 mod run;
@@ -40,7 +42,10 @@ commands:
           Tests start real PostgreSQL, MariaDB, Redis, nginx, an SMTP and an
           Elasticsearch-API server themselves, on free loopback ports
   demo    build and start the demo app on 127.0.0.1, run every shipgate layer
-          that exists against it, write reports to target/shipgate-demo/
+          that exists against it, write reports to target/shipgate-demo/;
+          `demo ecs`: the ECS runbooks' story (secrets, ALB blue-green in steps,
+          an alarm's rollback, a task definition rollback, an RDS restore)
+          against moto_server, in target/shipgate-demo-ecs/
   bench   benchmarks, each against a named peer in the same run:
           `cargo xtask bench stats` (record cost vs bare HdrHistogram, merge),
           `cargo xtask bench load` (CPU per request vs wrk, 100k users, open model)
@@ -64,7 +69,14 @@ fn main() -> ExitCode {
         },
         Some("ci") => setup::ensure().and_then(|()| ci()),
         Some("test") => setup::ensure().and_then(|()| test()),
-        Some("demo") => setup::ensure().and_then(|()| demo::run()),
+        Some("demo") => match args.get(1).map(String::as_str) {
+            None => setup::ensure().and_then(|()| demo::run()),
+            Some("ecs") => setup::ensure().and_then(|()| demo_ecs::run()),
+            Some(other) => {
+                eprintln!("xtask demo: unknown story `{other}` (there is `ecs`)");
+                return ExitCode::from(2);
+            }
+        },
         Some("tidy") => tidy::check(),
         Some("bench") => setup::ensure().and_then(|()| bench(args.get(1).map(String::as_str))),
         Some("dist") => dist(),

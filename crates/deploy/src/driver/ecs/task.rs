@@ -194,6 +194,12 @@ async fn stop_leftovers(ecs: &Ecs, arn: &str) -> Result<(), Error> {
             )
         })?;
     for task_arn in listed.task_arns() {
+        // Only those still running: the list's filter is on the desired status, and
+        // emulators ignore it.
+        let task = describe(ecs, task_arn).await?;
+        if task.last_status() == Some("STOPPED") || task.desired_status() == Some("STOPPED") {
+            continue;
+        }
         tracing::warn!(
             "stopping task {}, which an interrupted step started",
             short(task_arn)
