@@ -26,8 +26,9 @@ pub(crate) fn run() -> Result<(), Failed> {
         "shipgate-deploy-cli",
         "--package",
         "shipgate-check",
+        // The tests' features, so that CI builds these binaries once.
         "--features",
-        "shipgate-deploy-cli/ecs,shipgate-check/aws",
+        crate::FEATURES,
     ])
     .run()?;
     let started = Instant::now();

@@ -135,13 +135,14 @@ fn ci() -> Result<(), Failed> {
     .env("RUSTDOCFLAGS", "-D warnings")
     .run()?;
     demo::run()?;
+    demo_ecs::run()?;
     // Last, so the test runners' summaries close the log.
     test()
 }
 
 /// The optional features the tests build and run: the cloud drivers, against their
 /// stand-ins (moto_server for AWS).
-const FEATURES: &str = "shipgate-deploy/ecs,shipgate-deploy-cli/ecs,shipgate-checks/aws,shipgate-check/aws,shipgate-watch/cloudwatch";
+pub(crate) const FEATURES: &str = "shipgate-deploy/ecs,shipgate-deploy-cli/ecs,shipgate-checks/aws,shipgate-check/aws,shipgate-watch/cloudwatch";
 
 fn test() -> Result<(), Failed> {
     Cmd::cargo([
