@@ -25,6 +25,10 @@ pub(crate) fn failure(e: shipgate_deploy::Error) -> Failure {
     if e.changed_nothing() {
         Failure::usage("nothing was changed", e)
     } else {
-        Failure::aborted("the deployment stopped", e)
+        Failure::aborted(
+            "the deployment stopped before it could end, and stays open: `status` says \
+             where it stands; `resume` or `abort` once the cause below is gone",
+            e,
+        )
     }
 }

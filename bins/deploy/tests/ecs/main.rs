@@ -423,3 +423,31 @@ fn dry_run_prints_the_calls_with_their_bodies_and_changes_nothing() {
     assert_eq!(site.serving(), "shop:1");
     assert!(site.tasks().is_empty(), "no task ran");
 }
+
+#[test]
+fn aws_gone_during_the_wait_is_never_reported_as_rolled_back() {
+    // A rollout that stalls (two of three tasks), then AWS stops answering: the
+    // deployment fails, and its undo cannot tell what serves, so it cannot end: it
+    // stays open for `abort` once AWS answers, and nothing says it was rolled back.
+    let site = Site::new(2, 3, &["v1", "v2"], "");
+    let child = site.deploying("v2", std::process::Stdio::piped);
+    until("the update to shop:2", || site.serving() == "shop:2");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &site.moto.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("did not reach AWS"), "{all}");
+    assert!(all.contains("stays open"), "{all}");
+    assert!(!all.contains("rolled_back"), "{all}");
+    let status = site.run(&["status"]);
+    let status = text(&status);
+    assert!(status.contains("interrupted"), "{status}");
+    assert!(
+        status.contains("serving: unknown (") && status.contains("did not reach AWS"),
+        "{status}"
+    );
+}
