@@ -9,6 +9,7 @@ mod coverage;
 mod database;
 mod django;
 mod django_deploy;
+mod django_layouts;
 mod django_migrations;
 mod elasticsearch;
 mod http;

@@ -37,24 +37,138 @@ static LABEL: LazyLock<regex::Regex> =
 /// The start of `replaces = [` (the list may span many lines).
 static REPLACES: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r"(?m)^\s+replaces\s*(?::[^=]+)?=\s*[\[(]"));
+/// `MIGRATION_MODULES = {`, with or without a type annotation.
+static MIGRATION_MODULES: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r"(?m)^MIGRATION_MODULES\s*(?::[^=\n]+)?=\s*"));
+/// `"label": "dotted.module"` or `"label": None`.
+static MODULE_ENTRY: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r#"['"](\w+)['"]\s*:\s*(None|['"]([\w.]+)['"])"#));
 /// One `("app", "name")` pair.
 static PAIR: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"[(\[]\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*,?\s*[)\]]"#));
 
-/// The app directories below `dir` (it, its children and grandchildren) that hold a
-/// `migrations` package.
-fn app_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
-    let mut dirs = vec![dir.to_owned()];
-    for sub in files(dir)? {
-        if sub.is_dir() && !file_name(&sub).starts_with('.') {
-            dirs.push(sub.clone());
-            dirs.extend(files(&sub)?.into_iter().filter(|p| p.is_dir()));
+/// Directories never searched for apps: hidden ones, caches, virtual environments
+/// and installed packages (a venv in the project must not bring Django's own apps).
+fn skipped(dir: &Path) -> bool {
+    let name = file_name(dir);
+    name.starts_with('.')
+        || matches!(
+            name,
+            "__pycache__" | "node_modules" | "site-packages" | "migrations"
+        )
+        || dir.join("pyvenv.cfg").is_file()
+}
+
+/// `dir` and every directory below it that may hold apps or settings, at any depth
+/// (`src/apps/orders` is an app three levels down), without [`skipped`] ones.
+fn tree(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut out = vec![dir.to_owned()];
+    let mut at = 0;
+    while at < out.len() {
+        let here = out[at].clone();
+        at += 1;
+        for sub in files(&here)? {
+            if sub.is_dir() && !skipped(&sub) {
+                out.push(sub);
+            }
         }
     }
-    Ok(dirs
-        .into_iter()
+    Ok(out)
+}
+
+/// `MIGRATION_MODULES = {"label": "dotted.module" | None, ...}` in the project's
+/// Python files (its settings), by label. A value this reader cannot take literally
+/// is an error naming the file: it never guesses.
+fn migration_modules(
+    tree: &[std::path::PathBuf],
+) -> Result<BTreeMap<String, Option<String>>, String> {
+    let mut found: Option<(std::path::PathBuf, BTreeMap<String, Option<String>>)> = None;
+    for dir in tree {
+        for path in files(dir)? {
+            if !file_name(&path).ends_with(".py") || file_name(&path).starts_with("._") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Some(m) = MIGRATION_MODULES.find(&text) else {
+                continue;
+            };
+            let body = braced(&text[m.end()..]).ok_or_else(|| {
+                format!(
+                    "{}: MIGRATION_MODULES is not a dict literal this check can read",
+                    path.display()
+                )
+            })?;
+            let entries: BTreeMap<String, Option<String>> = MODULE_ENTRY
+                .captures_iter(body)
+                .map(|c| (c[1].to_owned(), c.get(3).map(|m| m.as_str().to_owned())))
+                .collect();
+            if entries.len() != body.matches(':').count() {
+                return Err(format!(
+                    "{}: MIGRATION_MODULES holds entries this check cannot read literally (only \"label\": \"dotted.module\" or None)",
+                    path.display()
+                ));
+            }
+            match &found {
+                Some((other, seen)) if *seen != entries => {
+                    return Err(format!(
+                        "MIGRATION_MODULES differs between {} and {}: which one the settings use cannot be told from the files",
+                        other.display(),
+                        path.display()
+                    ));
+                }
+                _ => found = Some((path, entries)),
+            }
+        }
+    }
+    Ok(found.map(|(_, e)| e).unwrap_or_default())
+}
+
+/// The text inside the braces that `text` opens with (after optional spaces).
+fn braced(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let inner = text.strip_prefix('{')?;
+    let mut depth = 1usize;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&inner[..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Each app's label and the directory of its migrations package, as Django's loader
+/// finds them: every app below `dir` with a `migrations` package, then
+/// `MIGRATION_MODULES` moving an app's migrations elsewhere (a dotted module below
+/// `dir`) or removing them (`None`).
+fn packages(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let tree = tree(dir)?;
+    let mut out: Vec<(String, std::path::PathBuf)> = tree
+        .iter()
         .filter(|d| d.join("migrations").join("__init__.py").is_file())
-        .collect())
+        .map(|app| (label(app), app.join("migrations")))
+        .collect();
+    for (label, module) in migration_modules(&tree)? {
+        out.retain(|(l, _)| *l != label);
+        let Some(module) = module else { continue };
+        let path = dir.join(module.replace('.', "/"));
+        if !path.join("__init__.py").is_file() {
+            return Err(format!(
+                "MIGRATION_MODULES puts {label}'s migrations in {module}, which is not a package below {} (Django would fail to import it)",
+                dir.display()
+            ));
+        }
+        out.push((label, path));
+    }
+    Ok(out)
 }
 
 /// The app's label: `AppConfig.label` in its `apps.py`, else its directory's name.
@@ -95,10 +209,9 @@ fn replaces(source: &str) -> Option<Vec<Key>> {
 /// Reads the project below `dir`.
 pub(super) fn project(dir: &Path) -> Result<Project, String> {
     let mut p = Project::default();
-    for app in app_dirs(dir)? {
-        let label = label(&app);
+    for (label, migrations) in packages(dir)? {
         p.labels.insert(label.clone());
-        for path in files(&app.join("migrations"))? {
+        for path in files(&migrations)? {
             let name = file_name(&path);
             let Some(stem) = name.strip_suffix(".py") else {
                 continue;
@@ -161,6 +274,11 @@ pub(super) fn status(project: &Project, applied: &[Key], only: &[String]) -> Sta
         .filter(|k| ours(&k.0) && !project.nodes.contains(*k) && !replaced.contains(k))
         .map(id)
         .collect();
+    status.unreadable = only
+        .iter()
+        .filter(|o| !project.labels.contains(*o))
+        .map(|o| format!("app {o} (in `apps`) has no migrations package below `dir`"))
+        .collect();
     status
 }
 
@@ -215,9 +333,8 @@ fn arguments(args: &str) -> Vec<&str> {
 /// destructive where it removes a field or a model, or alters a field.
 pub(super) fn reversibility(dir: &Path) -> Result<Vec<MigrationFile>, Error> {
     let mut out = Vec::new();
-    for app in app_dirs(dir).map_err(invalid)? {
-        let label = label(&app);
-        for path in listed(&app.join("migrations"))? {
+    for (label, migrations) in packages(dir).map_err(invalid)? {
+        for path in listed(&migrations)? {
             let Some(stem) = file_name(&path).strip_suffix(".py") else {
                 continue;
             };

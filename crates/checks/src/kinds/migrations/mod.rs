@@ -88,6 +88,9 @@ pub(crate) struct Status {
     pub(crate) changed: Vec<String>,
     pub(crate) dirty: Vec<String>,
     pub(crate) unknown: Vec<String>,
+    /// What the reader met and could not place (an app named in `apps` that has no
+    /// migrations on disk): never passed over in silence.
+    pub(crate) unreadable: Vec<String>,
 }
 
 impl Status {
@@ -102,6 +105,15 @@ impl Status {
             format!("{}{more}", shown.join(", "))
         };
         let mut out = Vec::new();
+        if !self.unreadable.is_empty() {
+            out.push(
+                Observation::fail(format!(
+                    "cannot tell what {framework} would do: {}",
+                    self.unreadable.join("; ")
+                ))
+                .recommend("point `dir` at the project, or fix the layout this names"),
+            );
+        }
         if !self.pending.is_empty() {
             out.push(
                 Observation::fail(format!(
