@@ -16,6 +16,7 @@ mod http;
 mod redis;
 mod reversible;
 mod runner;
+mod sqlx_layouts;
 mod tls;
 
 use std::net::SocketAddr;

@@ -152,7 +152,16 @@ impl Status {
                 .recommend("never edit an applied migration: restore it and add a new one"),
             );
         }
-        if !self.unknown.is_empty() {
+        if !self.unknown.is_empty() && framework == Framework::Sqlx {
+            // `sqlx migrate run` refuses (VersionMissing) unless told --ignore-missing.
+            out.push(
+                Observation::fail(format!(
+                    "the database has sqlx migrations this code does not have, and `sqlx migrate run` refuses to run while they are missing: {}",
+                    list(&self.unknown)
+                ))
+                .recommend("restore the missing files, or deploy the release that has them (an embedded migrator with set_ignore_missing(true) would run: say so with severity = \"warning\")"),
+            );
+        } else if !self.unknown.is_empty() {
             out.push(
                 Observation::warn(format!(
                     "the database has {framework} migrations this code does not know: {}",
