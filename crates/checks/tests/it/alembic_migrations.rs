@@ -189,3 +189,74 @@ async fn pending_revisions_are_what_alembic_upgrade_runs() {
         assert_eq!(after, Outcome::Pass, "{state}: {message}");
     }
 }
+
+/// `alembic.ini` with `recursive_version_locations` and the date-subdirectory file
+/// template Alembic's own template offers: revisions live in `versions/YYYY/MM/`.
+/// With the setting off, Alembic does not read them, and neither may shipgate.
+#[tokio::test(flavor = "multi_thread")]
+async fn revisions_in_date_subdirectories_are_read_when_alembic_reads_them() {
+    require("alembic");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    alembic(root, &["init", "migrations"]);
+    let ini = root.join("alembic.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    let text = text
+        .replace(
+            "# recursive_version_locations = false",
+            "recursive_version_locations = true",
+        )
+        .replace(
+            "# file_template = %%(year)d/%%(month)",
+            "file_template = %%(year)d/%%(month)",
+        );
+    std::fs::write(&ini, &text).unwrap();
+    let versions = root.join("migrations/versions");
+    let first = generated_deep(root, "first");
+    let second = generated_deep(root, "second");
+    let db = root.join("app.sqlite3");
+    aim(root, &format!("sqlite:///{}", db.display()));
+    alembic(root, &["upgrade", &first]);
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let (outcome, pending, message) = shipgate(&url, &versions).await;
+    let ran = upgrade_heads(root);
+    assert_eq!(ran, [second.clone()], "alembic reads the subdirectories");
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert_eq!(pending, ran, "{message}");
+
+    // The setting off: Alembic sees no revision at all (they are all in
+    // subdirectories), so it has nothing to run; shipgate must not invent any.
+    let off = root.join("off.sqlite3");
+    std::fs::write(
+        &ini,
+        text.replace(
+            "recursive_version_locations = true",
+            "recursive_version_locations = false",
+        ),
+    )
+    .unwrap();
+    aim(root, &format!("sqlite:///{}", off.display()));
+    let heads = alembic(root, &["heads"]);
+    assert!(
+        String::from_utf8_lossy(&heads.stdout).trim().is_empty(),
+        "alembic sees no revision: {}",
+        String::from_utf8_lossy(&heads.stdout)
+    );
+    let url = format!("sqlite://{}?mode=rwc", off.display());
+    let (outcome, pending, message) = shipgate(&url, &versions).await;
+    assert!(pending.is_empty(), "{message}");
+    assert_eq!(outcome, Outcome::Pass, "{message}");
+}
+
+/// `alembic revision -m MESSAGE` with a date-subdirectory template: the new id.
+fn generated_deep(dir: &Path, message: &str) -> String {
+    let out = alembic(dir, &["revision", "-m", message]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let file = text
+        .split_whitespace()
+        .find(|w| w.ends_with(&format!("_{message}.py")))
+        .expect("a generated file");
+    let name = Path::new(file).file_name().unwrap().to_string_lossy();
+    // dd_HHMM_SS_<rev>_<slug>.py
+    name.split('_').nth(3).unwrap().to_owned()
+}

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use super::Status;
 use super::disk::{file_name, files};
-use super::reversible::{MigrationFile, listed, named_in, read};
+use super::reversible::{MigrationFile, named_in, read};
 use crate::Error;
 
 /// One revision file.
@@ -81,10 +81,60 @@ fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
     )
 }
 
+/// Whether the project's Alembic configuration (`alembic.ini`, or `[tool.alembic]` in
+/// `pyproject.toml`, in the versions directory's parents) says
+/// `recursive_version_locations = true`: then Alembic reads revision files in
+/// subdirectories too (the date-based layout its own template offers).
+fn recursive(dir: &Path) -> bool {
+    let truthy = |v: &str| {
+        matches!(
+            v.trim().trim_matches('"').to_ascii_lowercase().as_str(),
+            "true" | "yes" | "on" | "y" | "t" | "1"
+        )
+    };
+    for parent in dir.ancestors().skip(1).take(3) {
+        for file in ["alembic.ini", "pyproject.toml"] {
+            let Ok(text) = std::fs::read_to_string(parent.join(file)) else {
+                continue;
+            };
+            let setting = text.lines().find_map(|l| {
+                let (key, value) = l.split_once('=')?;
+                (key.trim() == "recursive_version_locations").then_some(value)
+            });
+            if let Some(value) = setting {
+                return truthy(value);
+            }
+        }
+    }
+    false
+}
+
+/// The revision files Alembic reads: `dir`'s `.py` files, and with
+/// `recursive_version_locations` those of its subdirectories (not caches, not hidden).
+pub(super) fn revision_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let deep = recursive(dir);
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(here) = dirs.pop() {
+        for path in files(&here)? {
+            let name = file_name(&path);
+            if path.is_dir() {
+                if deep && !name.starts_with(['.', '_']) {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".py") && !name.starts_with("._") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Every revision file in `dir`.
 pub(super) fn graph(dir: &Path) -> Result<Graph, String> {
     let mut graph = Graph::new();
-    for path in files(dir)? {
+    for path in revision_files(dir)? {
         if !file_name(&path).ends_with(".py") {
             continue;
         }
@@ -186,10 +236,7 @@ fn body<'a>(text: &'a str, def: &str) -> Option<Vec<&'a str>> {
 /// `upgrade()` drops a column or a table, or alters a column.
 pub(super) fn reversibility(dir: &Path) -> Result<Vec<MigrationFile>, Error> {
     let mut out = Vec::new();
-    for path in listed(dir)? {
-        if !file_name(&path).ends_with(".py") {
-            continue;
-        }
+    for path in revision_files(dir).map_err(super::reversible::invalid)? {
         let text = read(&path)?;
         let Some(revision) = assigned(&text, "revision").and_then(|v| v.into_iter().next()) else {
             continue;
