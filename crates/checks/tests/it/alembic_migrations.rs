@@ -220,7 +220,7 @@ async fn revisions_in_date_subdirectories_are_read_when_alembic_reads_them() {
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let (outcome, pending, message) = shipgate(&url, &versions).await;
     let ran = upgrade_heads(root);
-    assert_eq!(ran, [second.clone()], "alembic reads the subdirectories");
+    assert_eq!(ran, [second], "alembic reads the subdirectories");
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert_eq!(pending, ran, "{message}");
 
