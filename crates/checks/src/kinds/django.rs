@@ -54,9 +54,21 @@ pub(crate) fn observe(check: &DjangoCheck, ctx: &Context) -> Observation {
     };
     let mut all = deploy_checks(&settings);
     all.extend(readiness_checks(&settings, &check.readiness));
+    // Silenced in the check's configuration, or by the project itself.
+    let silenced_by_project: Vec<String> = settings
+        .get("SILENCED_SYSTEM_CHECKS")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     let issues: Vec<(&str, String)> = all
         .into_iter()
-        .filter(|(id, _)| !check.silence.iter().any(|s| s == id))
+        .filter(|(id, _)| {
+            !check.silence.iter().any(|s| s == id) && !silenced_by_project.iter().any(|s| s == id)
+        })
         .collect();
     if issues.is_empty() {
         return Observation::pass(format!(
@@ -295,8 +307,9 @@ pub(crate) fn deploy_checks(dump: &Settings) -> Vec<(&'static str, String)> {
             ),
             Some(_) => {}
         }
+        // Django: `is not None and not in` the values, so '' fails too.
         let opener = get("SECURE_CROSS_ORIGIN_OPENER_POLICY");
-        if truthy(opener)
+        if !opener.is_null()
             && !opener
                 .as_str()
                 .is_some_and(|o| OPENER_POLICIES.contains(&o))
@@ -431,96 +444,11 @@ pub(crate) fn parse(text: &str) -> Result<Settings, String> {
         {
             return Err(format!("line {}: {name:?} is not a setting name", n + 1));
         }
-        out.insert(name.to_owned(), python_literal(value.trim()));
+        let value = super::pyliteral::parse(value)
+            .map_err(|why| format!("line {}: the value of {name}: {why}", n + 1))?;
+        out.insert(name.to_owned(), value);
     }
     Ok(out)
-}
-
-/// Python literals as they appear in diffsettings: True/False/None, numbers, quoted
-/// strings, and lists/tuples of those. Anything else stays text.
-fn python_literal(text: &str) -> Value {
-    match text {
-        "True" => return Value::Bool(true),
-        "False" => return Value::Bool(false),
-        "None" => return Value::Null,
-        _ => {}
-    }
-    if let Ok(n) = text.parse::<i64>() {
-        return Value::from(n);
-    }
-    if let Some(s) = quoted(text) {
-        return Value::String(s);
-    }
-    if let Some(inner) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-        let mut map = serde_json::Map::new();
-        for item in split_items(inner).iter().filter(|i| !i.is_empty()) {
-            let parts = split_on(item, ':');
-            let [key, value] = parts.as_slice() else {
-                return Value::String(text.to_owned());
-            };
-            let key = quoted(key.trim()).unwrap_or_else(|| key.trim().to_owned());
-            map.insert(key, python_literal(value.trim()));
-        }
-        return Value::Object(map);
-    }
-    let inner = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .or_else(|| text.strip_prefix('(').and_then(|t| t.strip_suffix(')')));
-    if let Some(inner) = inner {
-        let items = split_items(inner);
-        return Value::Array(
-            items
-                .iter()
-                .filter(|i| !i.is_empty())
-                .map(|i| python_literal(i))
-                .collect(),
-        );
-    }
-    Value::String(text.to_owned())
-}
-
-fn quoted(text: &str) -> Option<String> {
-    let q = text.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let inner = text.strip_prefix(q)?.strip_suffix(q)?;
-    Some(inner.replace("\\'", "'").replace("\\\"", "\""))
-}
-
-/// Splits on commas outside quotes and brackets.
-fn split_items(text: &str) -> Vec<String> {
-    split_on(text, ',')
-}
-
-/// Splits on `sep` outside quotes and brackets.
-fn split_on(text: &str, sep: char) -> Vec<String> {
-    let (mut items, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0, None);
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => {
-                quote = None;
-                cur.push(c);
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                cur.push(c);
-            }
-            (None, '[' | '(' | '{') => {
-                depth += 1;
-                cur.push(c);
-            }
-            (None, ']' | ')' | '}') => {
-                depth -= 1;
-                cur.push(c);
-            }
-            (None, c) if c == sep && depth == 0 => {
-                items.push(std::mem::take(&mut cur).trim().to_owned());
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    items.push(cur.trim().to_owned());
-    items
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod http;
 #[cfg(feature = "database")]
 mod migrations;
 mod net;
+mod pyliteral;
 #[cfg(feature = "redis")]
 mod redis;
 mod smoke;

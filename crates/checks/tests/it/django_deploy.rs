@@ -39,6 +39,11 @@ fn base() -> serde_json::Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
+/// A Python expression the fixture evaluates (a set, a float).
+fn py(expr: &str) -> Value {
+    json!({ "__python__": expr })
+}
+
 fn without(list: &str, item: &str) -> (String, Value) {
     let mut v = base()[list].clone();
     v.as_array_mut().unwrap().retain(|x| x != item);
@@ -83,6 +88,21 @@ fn variants() -> Vec<serde_json::Map<String, Value>> {
         set("SECURE_REFERRER_POLICY", json!(["same-origin", "origin"])),
         set("SECURE_CROSS_ORIGIN_OPENER_POLICY", json!("bogus")),
         set("SECURE_CROSS_ORIGIN_OPENER_POLICY", Value::Null),
+        // Issue #27: what only a real Python literal reader gets right.
+        set("SECURE_CROSS_ORIGIN_OPENER_POLICY", json!("")),
+        set("SECURE_REFERRER_POLICY", py("{'same-origin', 'origin'}")),
+        set("SECURE_REFERRER_POLICY", py("{'same-origin', 'bogus'}")),
+        set("SECURE_HSTS_SECONDS", py("0.0")),
+        set("SECURE_HSTS_SECONDS", py("1.5")),
+        // 49 characters as Python counts them, 50 as its repr shows a backslash.
+        set("SECRET_KEY", json!(format!("{}\\", &STRONG[..48]))),
+        set("SECRET_KEY", json!(format!("{}\n", &STRONG[..48]))),
+        set("SECRET_KEY", json!(format!("{}'\\", &STRONG[..49]))),
+        set("SILENCED_SYSTEM_CHECKS", json!(["security.W004"])),
+        set(
+            "SILENCED_SYSTEM_CHECKS",
+            json!(["security.W008", "security.W021"]),
+        ),
     ];
     let mut out = vec![base()];
     for (k, v) in singles {
@@ -90,6 +110,15 @@ fn variants() -> Vec<serde_json::Map<String, Value>> {
         b.insert(k, v);
         out.push(b);
     }
+    // A project that silences what fires: Django leaves it out of its report.
+    let mut silenced = base();
+    silenced.insert("SECURE_HSTS_SECONDS".into(), py("0.0"));
+    silenced.insert("SECURE_SSL_REDIRECT".into(), json!(false));
+    silenced.insert(
+        "SILENCED_SYSTEM_CHECKS".into(),
+        json!(["security.W004", "security.W008"]),
+    );
+    out.push(silenced);
     for bits in 0..32u32 {
         let on = |i: u32| bits & (1 << i) != 0;
         let mut b = base();
