@@ -166,3 +166,22 @@ async fn migration_modules_are_read_where_django_reads_them() {
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert_eq!(pending, django, "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apple_double_files_from_a_macos_tarball_are_ignored_as_django_ignores_them() {
+    require("Django");
+    let site = Site::new(|dir, settings| {
+        // Resource forks: binary, named like a migration behind `._`.
+        std::fs::write(
+            dir.join("shop/migrations/._0003_product_sku.py"),
+            [0x00, 0x05, 0x16, 0x07, 0xff, 0xfe, 0x80],
+        )
+        .unwrap();
+        settings
+    });
+    site.manage(&["migrate", "--no-input"]);
+    assert!(site.django_unapplied(&["shop"]).is_empty());
+    let (outcome, pending, message) = site.shipgate(&[]).await;
+    assert!(pending.is_empty(), "{message}");
+    assert_eq!(outcome, Outcome::Pass, "{message}");
+}

@@ -50,11 +50,15 @@ fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
         Some(open @ ('(' | '[')) => {
             let close = if open == '(' { ')' } else { ']' };
             let mut quote: Option<char> = None;
+            let mut comment = false;
             let mut end = rest.len();
             for (i, c) in rest.char_indices().skip(1) {
                 match (quote, c) {
+                    // A comment runs to the end of its line (`# don't` holds no quote).
+                    _ if comment => comment = c != '\n',
                     (Some(q), c) if c == q => quote = None,
                     (Some(_), _) => {}
+                    (None, '#') => comment = true,
                     (None, '\'' | '"') => quote = Some(c),
                     (None, c) if c == close => {
                         end = i;
@@ -67,18 +71,42 @@ fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
         }
         _ => rest.lines().next().unwrap_or_default(),
     };
-    // A comment after the value is not part of it.
-    let value = if value.starts_with(['(', '[']) {
-        value
-    } else {
-        value.split('#').next().unwrap_or_default()
-    };
+    // Comments are not part of the value (`# don't` inside a tuple included).
+    let value = without_comments(value);
     Some(
         QUOTED
-            .captures_iter(value)
+            .captures_iter(&value)
             .map(|c| c[1].to_owned())
             .collect(),
     )
+}
+
+/// `text` without its Python comments (a `#` outside a string, to the end of the line).
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    for c in text.chars() {
+        match (quote, c) {
+            _ if comment => {
+                if c == '\n' {
+                    comment = false;
+                    out.push(c);
+                }
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (None, '#') => comment = true,
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether the project's Alembic configuration (`alembic.ini`, or `[tool.alembic]` in
@@ -289,6 +317,9 @@ mod tests {
         assert_eq!(assigned(old, "down_revision").unwrap(), ["b2"]);
         let list = "down_revision = ['x', \"y\"]\n";
         assert_eq!(assigned(list, "down_revision").unwrap(), ["x", "y"]);
+        let commented =
+            "down_revision = (\n    'a1',  # don't drop: it's the audit branch\n    'b2',\n)\n";
+        assert_eq!(assigned(commented, "down_revision").unwrap(), ["a1", "b2"]);
     }
 
     #[test]

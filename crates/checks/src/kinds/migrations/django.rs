@@ -216,7 +216,9 @@ pub(super) fn project(dir: &Path) -> Result<Project, String> {
             let Some(stem) = name.strip_suffix(".py") else {
                 continue;
             };
-            if stem.starts_with(['_', '~']) {
+            // pkgutil, which Django's loader uses, skips `_`/`~` names and any
+            // with a dot (macOS's `._0003_x.py`).
+            if stem.starts_with(['_', '~']) || stem.contains('.') {
                 continue;
             }
             let key = (label.clone(), stem.to_owned());
@@ -338,7 +340,9 @@ pub(super) fn reversibility(dir: &Path) -> Result<Vec<MigrationFile>, Error> {
             let Some(stem) = file_name(&path).strip_suffix(".py") else {
                 continue;
             };
-            if stem.starts_with(['_', '~']) {
+            // pkgutil, which Django's loader uses, skips `_`/`~` names and any
+            // with a dot (macOS's `._0003_x.py`).
+            if stem.starts_with(['_', '~']) || stem.contains('.') {
                 continue;
             }
             let text = read(&path)?;
