@@ -260,3 +260,45 @@ fn generated_deep(dir: &Path, message: &str) -> String {
     // dd_HHMM_SS_<rev>_<slug>.py
     name.split('_').nth(3).unwrap().to_owned()
 }
+
+/// A `depends_on` that names a branch label (`--depends-on audit`): Alembic resolves
+/// it to the revision declaring the label, and once the dependent revision is applied
+/// the labelled one is too, though `alembic_version` holds only the former.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dependency_on_a_branch_label_is_resolved_as_alembic_does() {
+    require("alembic");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    alembic(root, &["init", "migrations"]);
+    let versions = root.join("migrations/versions");
+    let r1 = generated(root, &["revision", "-m", "first"]);
+    let audit = generated(
+        root,
+        &["revision", "-m", "audit", "--head", "base", "--branch-label", "audit"],
+    );
+    let r2 = generated(
+        root,
+        &["revision", "-m", "needs audit", "--head", &r1, "--depends-on", "audit"],
+    );
+    let db = root.join("app.sqlite3");
+    aim(root, &format!("sqlite:///{}", db.display()));
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    // Only the main line's base: the labelled branch and r2 are pending.
+    alembic(root, &["upgrade", &r1]);
+    let (outcome, pending, message) = shipgate(&url, &versions).await;
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert_eq!(
+        pending.iter().collect::<BTreeSet<_>>(),
+        [&audit, &r2].into_iter().collect::<BTreeSet<_>>(),
+        "{message}"
+    );
+    let ran = upgrade_heads(root);
+    assert_eq!(
+        ran.iter().collect::<BTreeSet<_>>(),
+        [&audit, &r2].into_iter().collect::<BTreeSet<_>>()
+    );
+    // Everything applied: nothing pending, whatever alembic_version holds.
+    let (outcome, pending, message) = shipgate(&url, &versions).await;
+    assert!(pending.is_empty(), "{message}");
+    assert_eq!(outcome, Outcome::Pass, "{message}");
+}

@@ -159,9 +159,11 @@ pub(super) fn revision_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Stri
     Ok(out)
 }
 
-/// Every revision file in `dir`.
+/// Every revision file in `dir`. A `depends_on` naming a branch label stands for the
+/// revision that declares it (`branch_labels`), as Alembic's revision map resolves it.
 pub(super) fn graph(dir: &Path) -> Result<Graph, String> {
     let mut graph = Graph::new();
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for path in revision_files(dir)? {
         if !file_name(&path).ends_with(".py") {
             continue;
@@ -171,6 +173,9 @@ pub(super) fn graph(dir: &Path) -> Result<Graph, String> {
         let Some(id) = assigned(&text, "revision").and_then(|v| v.into_iter().next()) else {
             continue;
         };
+        for label in assigned(&text, "branch_labels").unwrap_or_default() {
+            labels.insert(label, id.clone());
+        }
         graph.insert(
             id,
             Revision {
@@ -178,6 +183,13 @@ pub(super) fn graph(dir: &Path) -> Result<Graph, String> {
                 depends_on: assigned(&text, "depends_on").unwrap_or_default(),
             },
         );
+    }
+    for rev in graph.values_mut() {
+        for dep in &mut rev.depends_on {
+            if let Some(id) = labels.get(dep) {
+                dep.clone_from(id);
+            }
+        }
     }
     Ok(graph)
 }
