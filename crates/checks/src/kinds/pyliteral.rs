@@ -282,6 +282,35 @@ impl Parser<'_> {
     }
 }
 
+/// `text` without its Python comments (a `#` outside a string, to the end of the line).
+#[cfg_attr(not(feature = "database"), allow(dead_code))]
+pub(crate) fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    for c in text.chars() {
+        match (quote, c) {
+            _ if comment => {
+                if c == '\n' {
+                    comment = false;
+                    out.push(c);
+                }
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (None, '#') => comment = true,
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;

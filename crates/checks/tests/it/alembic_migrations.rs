@@ -274,11 +274,27 @@ async fn a_dependency_on_a_branch_label_is_resolved_as_alembic_does() {
     let r1 = generated(root, &["revision", "-m", "first"]);
     let audit = generated(
         root,
-        &["revision", "-m", "audit", "--head", "base", "--branch-label", "audit"],
+        &[
+            "revision",
+            "-m",
+            "audit",
+            "--head",
+            "base",
+            "--branch-label",
+            "audit",
+        ],
     );
     let r2 = generated(
         root,
-        &["revision", "-m", "needs audit", "--head", &r1, "--depends-on", "audit"],
+        &[
+            "revision",
+            "-m",
+            "needs audit",
+            "--head",
+            &r1,
+            "--depends-on",
+            "audit",
+        ],
     );
     let db = root.join("app.sqlite3");
     aim(root, &format!("sqlite:///{}", db.display()));

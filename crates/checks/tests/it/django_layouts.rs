@@ -185,3 +185,35 @@ async fn apple_double_files_from_a_macos_tarball_are_ignored_as_django_ignores_t
     assert!(pending.is_empty(), "{message}");
     assert_eq!(outcome, Outcome::Pass, "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_not_in_installed_apps_is_not_pending_as_django_does_not_see_it() {
+    require("Django");
+    let site = Site::new(|dir, settings| {
+        // An app left in the tree but taken out of INSTALLED_APPS (or never put in).
+        write(&dir.join("retired/__init__.py"), "");
+        write(&dir.join("retired/migrations/__init__.py"), "");
+        write(
+            &dir.join("retired/migrations/0001_initial.py"),
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = []\n",
+        );
+        settings
+    });
+    site.manage(&["migrate", "--no-input"]);
+    let shown = site.manage(&["showmigrations", "--list"]);
+    assert!(
+        !String::from_utf8_lossy(&shown.stdout).contains("retired"),
+        "Django does not see it"
+    );
+    let (outcome, pending, message) = site.shipgate(&[]).await;
+    assert!(pending.is_empty(), "{message}");
+    assert_eq!(outcome, Outcome::Pass, "{message}");
+    // Settings that change INSTALLED_APPS after defining it cannot be read as a
+    // literal: every app on disk counts then, strict rather than lenient.
+    let settings = site.dir.path().join("site_config/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += []\n")).unwrap();
+    let (outcome, pending, message) = site.shipgate(&[]).await;
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert!(pending.contains("retired.0001_initial"), "{message}");
+}

@@ -72,41 +72,13 @@ fn assigned(source: &str, name: &str) -> Option<Vec<String>> {
         _ => rest.lines().next().unwrap_or_default(),
     };
     // Comments are not part of the value (`# don't` inside a tuple included).
-    let value = without_comments(value);
+    let value = crate::kinds::pyliteral::without_comments(value);
     Some(
         QUOTED
             .captures_iter(&value)
             .map(|c| c[1].to_owned())
             .collect(),
     )
-}
-
-/// `text` without its Python comments (a `#` outside a string, to the end of the line).
-fn without_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut quote: Option<char> = None;
-    let mut comment = false;
-    for c in text.chars() {
-        match (quote, c) {
-            _ if comment => {
-                if c == '\n' {
-                    comment = false;
-                    out.push(c);
-                }
-            }
-            (Some(q), c) if c == q => {
-                quote = None;
-                out.push(c);
-            }
-            (None, '#') => comment = true,
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Whether the project's Alembic configuration (`alembic.ini`, or `[tool.alembic]` in

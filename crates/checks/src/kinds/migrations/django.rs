@@ -40,6 +40,15 @@ static REPLACES: LazyLock<regex::Regex> =
 /// `MIGRATION_MODULES = {`, with or without a type annotation.
 static MIGRATION_MODULES: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r"(?m)^MIGRATION_MODULES\s*(?::[^=\n]+)?=\s*"));
+/// `INSTALLED_APPS =` at the start of a line.
+static INSTALLED_APPS: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r"(?m)^INSTALLED_APPS\s*(?::[^=\n]+)?=\s*"));
+/// `INSTALLED_APPS` changed after its definition.
+static INSTALLED_APPS_CHANGED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    pattern(
+        r"INSTALLED_APPS\s*(\+=|\.(append|extend|insert|remove)\(|\[[^\]]*\]\s*=)|INSTALLED_APPS\s*=\s*INSTALLED_APPS",
+    )
+});
 /// `"label": "dotted.module"` or `"label": None`.
 static MODULE_ENTRY: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"['"](\w+)['"]\s*:\s*(None|['"]([\w.]+)['"])"#));
@@ -125,6 +134,98 @@ fn migration_modules(
     Ok(found.map(|(_, e)| e).unwrap_or_default())
 }
 
+/// `INSTALLED_APPS` when the settings say it once, as a literal list of strings, and
+/// change it nowhere else (`+=`, `.append(`, …); none when they do not: then every app
+/// on disk counts (strict rather than lenient).
+fn installed_apps(tree: &[std::path::PathBuf]) -> Result<Option<Vec<String>>, String> {
+    let mut found = Vec::new();
+    for dir in tree {
+        for path in files(dir)? {
+            let name = file_name(&path);
+            if !name.ends_with(".py") || name.starts_with("._") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            if !text.contains("INSTALLED_APPS") {
+                continue;
+            }
+            let text = crate::kinds::pyliteral::without_comments(&text);
+            for m in INSTALLED_APPS.find_iter(&text) {
+                found.push(text[m.end()..].to_owned());
+            }
+            if INSTALLED_APPS_CHANGED.is_match(&text) {
+                return Ok(None);
+            }
+        }
+    }
+    let [list] = found.as_slice() else {
+        return Ok(None);
+    };
+    let Some(inner) = bracketed(list) else {
+        return Ok(None);
+    };
+    match crate::kinds::pyliteral::parse(inner) {
+        Ok(serde_json::Value::Array(items)) if items.iter().all(serde_json::Value::is_string) => {
+            Ok(Some(
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+            ))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The list or tuple literal `text` starts with (after spaces), brackets included.
+fn bracketed(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let close = match text.chars().next()? {
+        '[' => ']',
+        '(' => ')',
+        _ => return None,
+    };
+    let (mut depth, mut quote) = (0usize, None::<char>);
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return (c == close).then(|| &text[..=i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the app in directory `app` is one of `installed` (a module path, or an
+/// `AppConfig` class path below it: `billing.apps.BillingConfig`).
+fn is_installed(dir: &Path, app: &Path, installed: &[String]) -> bool {
+    let Ok(rel) = app.strip_prefix(dir) else {
+        return true;
+    };
+    let module: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+    let module = module.join(".");
+    installed.iter().any(|entry| {
+        entry == &module
+            || entry
+                .strip_prefix(&format!("{module}."))
+                .is_some_and(|rest| {
+                    rest.rsplit('.')
+                        .next()
+                        .is_some_and(|class| class.starts_with(|c: char| c.is_ascii_uppercase()))
+                })
+    })
+}
+
 /// The text inside the braces that `text` opens with (after optional spaces).
 fn braced(text: &str) -> Option<&str> {
     let text = text.trim_start();
@@ -151,9 +252,15 @@ fn braced(text: &str) -> Option<&str> {
 /// `dir`) or removing them (`None`).
 fn packages(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
     let tree = tree(dir)?;
+    let installed = installed_apps(&tree)?;
     let mut out: Vec<(String, std::path::PathBuf)> = tree
         .iter()
         .filter(|d| d.join("migrations").join("__init__.py").is_file())
+        .filter(|app| {
+            installed
+                .as_ref()
+                .is_none_or(|apps| is_installed(dir, app, apps))
+        })
         .map(|app| (label(app), app.join("migrations")))
         .collect();
     for (label, module) in migration_modules(&tree)? {
