@@ -53,6 +53,26 @@ pub struct MigrationsSpec {
     /// are neither pending nor unknown here.
     #[serde(default)]
     pub apps: Vec<String>,
+    /// `files` (default): read the migrations from disk. `cli`: also ask the
+    /// framework's own read-only command (Django: `manage.py showmigrations --plan`),
+    /// where the release's environment is, and fail when it disagrees with the files.
+    #[serde(default)]
+    pub via: Via,
+    /// With `via = "cli"`, the command (run with `sh -c` in `dir`), when not the
+    /// framework's default.
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// How the migrations check reads what is pending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// The files on disk against the tracking table.
+    #[default]
+    Files,
+    /// That, and the framework's own command, which must agree.
+    Cli,
 }
 
 /// Which SQL dialect is on the other end.
@@ -178,6 +198,15 @@ pub(crate) async fn observe(check: &DatabaseCheck, ctx: &Context) -> Observation
             Ok(status) => {
                 summary.push_str(&format!("; {} migrations, all applied", status.on_disk));
                 parts.extend(status.problems(spec.framework));
+                if spec.via == Via::Cli {
+                    let dir = ctx.base_dir.join(&spec.dir);
+                    if let Some(disagreement) = migrations::cli::compare(spec, &dir, &status).await
+                    {
+                        parts.push(disagreement);
+                    } else {
+                        summary.push_str(&format!("; {} agrees", spec.framework));
+                    }
+                }
             }
             Err(e) => parts.push(Observation::fail(format!(
                 "cannot read {} migrations: {e}",

@@ -217,3 +217,58 @@ async fn an_app_not_in_installed_apps_is_not_pending_as_django_does_not_see_it()
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert!(pending.contains("retired.0001_initial"), "{message}");
 }
+
+impl Site {
+    /// The check with `via = "cli"`: Django's own `showmigrations --plan` asked too.
+    async fn shipgate_via_cli(&self, command: &str) -> (Outcome, String) {
+        let toml = format!(
+            "[[checks.pre]]\nname = \"django\"\ntimeout = \"60s\"\n[checks.pre.database]\nurl = \"sqlite://{}?mode=rwc\"\nmigrations = {{ framework = \"django\", dir = \"{}\", via = \"cli\", command = \"{command}\" }}\n",
+            self.db.display(),
+            self.dir.path().display()
+        );
+        let findings = run_with(&toml, &context(&[])).await;
+        let f = by_name(&findings, "django");
+        (f.outcome, f.message.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn via_cli_asks_django_and_fails_when_the_files_disagree() {
+    require("Django");
+    let site = Site::new(|dir, settings| {
+        write(&dir.join("retired/__init__.py"), "");
+        write(&dir.join("retired/migrations/__init__.py"), "");
+        write(
+            &dir.join("retired/migrations/0001_initial.py"),
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = []\n    operations = []\n",
+        );
+        settings
+    });
+    site.manage(&["migrate", "--no-input"]);
+    let command = format!(
+        "DB_ENGINE=sqlite DB_NAME={} python3 manage.py showmigrations --plan",
+        site.db.display()
+    );
+    let (outcome, message) = site.shipgate_via_cli(&command).await;
+    assert_eq!(outcome, Outcome::Pass, "{message}");
+    assert!(message.contains("Django agrees"), "{message}");
+
+    // Settings the file reader cannot read literally: it counts the retired app,
+    // Django does not; the disagreement fails, naming both answers.
+    let settings = site.dir.path().join("site_config/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += []\n")).unwrap();
+    let (outcome, message) = site.shipgate_via_cli(&command).await;
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert!(
+        message.contains("the files say retired.0001_initial pending; Django says nothing"),
+        "{message}"
+    );
+
+    // A command that fails is a failure, never a pass.
+    let (outcome, message) = site
+        .shipgate_via_cli("python3 manage.py no-such-command")
+        .await;
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert!(message.contains("via = \"cli\""), "{message}");
+}

@@ -369,6 +369,7 @@ fn int(row: &AnyRow, i: usize) -> i64 {
 }
 
 mod alembic;
+pub(crate) mod cli;
 mod diesel;
 mod disk;
 mod django;
@@ -410,6 +411,8 @@ pub async fn applied_unknown(
         dir: dir.to_string_lossy().into_owned(),
         table: table.map(str::to_owned),
         apps: Vec::new(),
+        via: crate::kinds::database::Via::Files,
+        command: None,
     };
     let status = status(&mut conn, backend, &spec, Path::new(""))
         .await
