@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shipgate_testkit::moto_shop::{self, ECS};
+use shipgate_testkit::moto_shop;
 use shipgate_testkit::{Moto, Nginx};
 
 use crate::run::{Cmd, Failed, workspace_root};
@@ -46,20 +46,7 @@ pub(crate) fn run() -> Result<(), Failed> {
     let (_, network) = moto_shop::shop(&moto, &["v1", "v2", "v3"]).map_err(fail)?;
     let alb = moto_shop::blue_green(&moto, &network).map_err(fail)?;
     moto_shop::alarm(&moto, "shop-5xx").map_err(fail)?;
-    moto.query(
-        "rds",
-        "2014-10-31",
-        "CreateDBInstance",
-        &[
-            ("DBInstanceIdentifier", "shop-db"),
-            ("Engine", "postgres"),
-            ("DBInstanceClass", "db.t3.micro"),
-            ("AllocatedStorage", "20"),
-            ("MasterUsername", "shop"),
-            ("MasterUserPassword", SECRET),
-        ],
-    )
-    .map_err(fail)?;
+    moto_shop::rds_instance(&moto, "shop-db", SECRET).map_err(fail)?;
     for name in ["prod/shop/db", "prod/shop/django"] {
         moto.call(
             "secretsmanager",
@@ -255,19 +242,14 @@ fn show(cmd: &mut std::process::Command) -> Result<(bool, String), Failed> {
 }
 
 fn service(moto: &Moto, name: &str) -> String {
-    moto.call(
-        "ecs",
-        &format!("{ECS}.DescribeServices"),
-        &json!({"cluster": "shop", "services": [name]}),
-    )
-    .ok()
-    .and_then(|v| {
-        v["services"][0]["taskDefinition"]
-            .as_str()
-            .and_then(|a| a.rsplit('/').next())
-            .map(str::to_owned)
-    })
-    .unwrap_or_default()
+    moto_shop::service(moto, name)
+        .ok()
+        .and_then(|s| {
+            s["taskDefinition"]
+                .as_str()
+                .map(|a| moto_shop::revision(a).to_owned())
+        })
+        .unwrap_or_default()
 }
 
 fn say(line: &str) {

@@ -177,7 +177,7 @@ pub(crate) async fn run_command(
     }
 }
 
-async fn health(
+pub(crate) async fn health(
     http: &HttpClient,
     config: &crate::config::HealthConfig,
     release: &str,

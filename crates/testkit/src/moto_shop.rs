@@ -236,3 +236,36 @@ pub fn set_alarm(moto: &Moto, name: &str, state: &str) -> Result<(), Error> {
     )
     .map(drop)
 }
+
+/// Service `name` of cluster `shop`, as moto describes it.
+pub fn service(moto: &Moto, name: &str) -> Result<Value, Error> {
+    let out = moto.call(
+        "ecs",
+        &format!("{ECS}.DescribeServices"),
+        &json!({"cluster": "shop", "services": [name]}),
+    )?;
+    Ok(out["services"][0].clone())
+}
+
+/// `shop:2` of a task definition's ARN.
+pub fn revision(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// An RDS instance `id` (PostgreSQL, 20 GiB) whose master password is `password`.
+pub fn rds_instance(moto: &Moto, id: &str, password: &str) -> Result<(), Error> {
+    moto.query(
+        "rds",
+        "2014-10-31",
+        "CreateDBInstance",
+        &[
+            ("DBInstanceIdentifier", id),
+            ("Engine", "postgres"),
+            ("DBInstanceClass", "db.t3.micro"),
+            ("AllocatedStorage", "20"),
+            ("MasterUsername", "shop"),
+            ("MasterUserPassword", password),
+        ],
+    )
+    .map(drop)
+}

@@ -104,23 +104,9 @@ green = {{ service = "shop-green", target_group = "{green}" }}
 
     /// A service's task definition (`shop:2`) and desired count, as moto says.
     fn service(&self, name: &str) -> (String, u64) {
-        let out = self
-            .moto
-            .call(
-                "ecs",
-                &format!("{ECS}.DescribeServices"),
-                &json!({"cluster": "shop", "services": [name]}),
-            )
-            .unwrap();
-        let s = &out["services"][0];
+        let s = moto_shop::service(&self.moto, name).unwrap();
         (
-            s["taskDefinition"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned(),
+            moto_shop::revision(s["taskDefinition"].as_str().unwrap()).to_owned(),
             s["desiredCount"].as_u64().unwrap(),
         )
     }
@@ -337,15 +323,7 @@ fn the_old_side_is_scaled_down_after_the_delay_and_not_before() {
 
 impl BlueGreen {
     fn service_arn(&self, name: &str) -> String {
-        let out = self
-            .moto
-            .call(
-                "ecs",
-                &format!("{ECS}.DescribeServices"),
-                &json!({"cluster": "shop", "services": [name]}),
-            )
-            .unwrap();
-        out["services"][0]["serviceArn"]
+        moto_shop::service(&self.moto, name).unwrap()["serviceArn"]
             .as_str()
             .unwrap()
             .to_owned()

@@ -27,18 +27,7 @@ fn rds(site: &Site, action: &str, params: &[(&str, &str)]) -> String {
 /// someone else took.
 fn site() -> Site {
     let site = Site::new(2, 2, &["v1", "v2", "v3"], BACKUP);
-    rds(
-        &site,
-        "CreateDBInstance",
-        &[
-            ("DBInstanceIdentifier", "shop-db"),
-            ("Engine", "postgres"),
-            ("DBInstanceClass", "db.t3.micro"),
-            ("AllocatedStorage", "20"),
-            ("MasterUsername", "shop"),
-            ("MasterUserPassword", "not-a-secret-1"),
-        ],
-    );
+    shipgate_testkit::moto_shop::rds_instance(&site.moto, "shop-db", "not-a-secret-1").unwrap();
     rds(
         &site,
         "CreateDBSnapshot",

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use shipgate_report::Outcome;
 
 use crate::django_migrations::require;
-use crate::{by_name, context, run_with};
+use crate::{context, run_with};
 
 fn alembic(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new("python3")
@@ -77,13 +77,7 @@ async fn shipgate(url: &str, versions: &Path) -> (Outcome, Vec<String>, String) 
         versions.display()
     );
     let findings = run_with(&toml, &context(&[])).await;
-    let f = by_name(&findings, "alembic");
-    let pending = f
-        .details
-        .get("pending")
-        .map(|p| p.split(',').map(str::to_owned).collect())
-        .unwrap_or_default();
-    (f.outcome, pending, f.message.clone())
+    crate::migration_verdict(&findings, "alembic")
 }
 
 #[tokio::test(flavor = "multi_thread")]

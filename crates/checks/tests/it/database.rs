@@ -5,7 +5,7 @@ use shipgate_report::{Finding, Outcome};
 use shipgate_testkit::{BlackHole, MariaDb, Postgres, RefusingPort};
 use sqlx::{AnyConnection, Connection};
 
-use crate::{by_name, context, fixtures, run_with};
+use crate::{by_name, context, run_with};
 
 pub(crate) async fn exec(url: &str, sql: &str) {
     sqlx::any::install_default_drivers();
@@ -19,15 +19,7 @@ pub(crate) async fn exec(url: &str, sql: &str) {
 
 /// Applies the first `n` sqlx fixture migrations with sqlx's own migrator.
 async fn sqlx_migrate(url: &str, n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(fixtures().join("migrations/sqlx"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files.iter().take(n) {
-        std::fs::copy(f, dir.path().join(f.file_name().unwrap())).unwrap();
-    }
+    let dir = crate::sqlx_layouts::migrations(n, &[]);
     sqlx::any::install_default_drivers();
     let mut conn = AnyConnection::connect(url).await.unwrap();
     sqlx::migrate::Migrator::new(dir.path())

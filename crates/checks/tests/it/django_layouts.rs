@@ -68,14 +68,25 @@ impl Site {
             self.dir.path().display()
         );
         let findings = run_with(&toml, &context(&[])).await;
-        let f = by_name(&findings, "django");
-        let pending = f
-            .details
-            .get("pending")
-            .map(|p| p.split(',').map(str::to_owned).collect())
-            .unwrap_or_default();
-        (f.outcome, pending, f.message.clone())
+        crate::migration_verdict(&findings, "django")
     }
+}
+
+/// An app `retired` with one migration, which INSTALLED_APPS does not list.
+fn retired_app(dir: &Path) {
+    write(&dir.join("retired/__init__.py"), "");
+    write(&dir.join("retired/migrations/__init__.py"), "");
+    write(
+        &dir.join("retired/migrations/0001_initial.py"),
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = []\n",
+    );
+}
+
+/// Appends a change of INSTALLED_APPS the file reader cannot follow.
+fn unreadable_installed_apps(site: &Site) {
+    let settings = site.dir.path().join("site_config/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += []\n")).unwrap();
 }
 
 fn write(path: &Path, text: &str) {
@@ -191,12 +202,7 @@ async fn an_app_not_in_installed_apps_is_not_pending_as_django_does_not_see_it()
     require("Django");
     let site = Site::new(|dir, settings| {
         // An app left in the tree but taken out of INSTALLED_APPS (or never put in).
-        write(&dir.join("retired/__init__.py"), "");
-        write(&dir.join("retired/migrations/__init__.py"), "");
-        write(
-            &dir.join("retired/migrations/0001_initial.py"),
-            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = []\n",
-        );
+        retired_app(dir);
         settings
     });
     site.manage(&["migrate", "--no-input"]);
@@ -210,9 +216,7 @@ async fn an_app_not_in_installed_apps_is_not_pending_as_django_does_not_see_it()
     assert_eq!(outcome, Outcome::Pass, "{message}");
     // Settings that change INSTALLED_APPS after defining it cannot be read as a
     // literal: every app on disk counts then, strict rather than lenient.
-    let settings = site.dir.path().join("site_config/settings.py");
-    let text = std::fs::read_to_string(&settings).unwrap();
-    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += []\n")).unwrap();
+    unreadable_installed_apps(&site);
     let (outcome, pending, message) = site.shipgate(&[]).await;
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert!(pending.contains("retired.0001_initial"), "{message}");
@@ -236,12 +240,7 @@ impl Site {
 async fn via_cli_asks_django_and_fails_when_the_files_disagree() {
     require("Django");
     let site = Site::new(|dir, settings| {
-        write(&dir.join("retired/__init__.py"), "");
-        write(&dir.join("retired/migrations/__init__.py"), "");
-        write(
-            &dir.join("retired/migrations/0001_initial.py"),
-            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = []\n    operations = []\n",
-        );
+        retired_app(dir);
         settings
     });
     site.manage(&["migrate", "--no-input"]);
@@ -255,9 +254,7 @@ async fn via_cli_asks_django_and_fails_when_the_files_disagree() {
 
     // Settings the file reader cannot read literally: it counts the retired app,
     // Django does not; the disagreement fails, naming both answers.
-    let settings = site.dir.path().join("site_config/settings.py");
-    let text = std::fs::read_to_string(&settings).unwrap();
-    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += []\n")).unwrap();
+    unreadable_installed_apps(&site);
     let (outcome, message) = site.shipgate_via_cli(&command).await;
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert!(

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use shipgate_report::Outcome;
 
-use crate::{by_name, context, run_with};
+use crate::{context, run_with};
 
 /// The project's own apps, by label.
 const APPS: [&str; 2] = ["shop", "payments"];
@@ -110,13 +110,7 @@ impl Project {
             self.dir.path().display()
         );
         let findings = run_with(&toml, &context(&[])).await;
-        let f = by_name(&findings, "django");
-        let pending = f
-            .details
-            .get("pending")
-            .map(|p| p.split(',').map(str::to_owned).collect())
-            .unwrap_or_default();
-        (f.outcome, pending, f.message.clone())
+        crate::migration_verdict(&findings, "django")
     }
 
     /// Compares shipgate with Django in the state reached.

@@ -82,6 +82,23 @@ pub(crate) async fn demo(options: shipgate_demo_app::Options) -> SocketAddr {
 }
 
 /// The one finding named `name`.
+/// A migrations check's verdict: its outcome, the ids its `pending` detail lists, and
+/// its message.
+pub(crate) fn migration_verdict<C: FromIterator<String>>(
+    findings: &[Finding],
+    name: &str,
+) -> (shipgate_report::Outcome, C, String) {
+    let f = by_name(findings, name);
+    let pending = f
+        .details
+        .get("pending")
+        .map(|p| p.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    (f.outcome, pending, f.message.clone())
+}
+
 pub(crate) fn by_name<'a>(findings: &'a [Finding], name: &str) -> &'a Finding {
     findings
         .iter()

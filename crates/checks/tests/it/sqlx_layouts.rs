@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Connection};
 use crate::{by_name, context, fixtures, run_with};
 
 /// A directory holding the first `n` fixture migrations, and `extra` files.
-fn migrations(n: usize, extra: &[&str]) -> tempfile::TempDir {
+pub(crate) fn migrations(n: usize, extra: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<_> = std::fs::read_dir(fixtures().join("migrations/sqlx"))
         .unwrap()

@@ -456,42 +456,29 @@ async fn bake(ecs: &Ecs, bake: Duration) -> Result<(), Error> {
     }
 }
 
-/// GETs `url` until it answers below 400, for at most `timeout`.
+/// GETs `url` until it answers below 400, for at most `timeout` (the deployment's
+/// own health step, pointed at the test listener).
 async fn check(url: &str, timeout: Duration) -> Result<(), Error> {
-    use shipgate_http::retry::{Attempt, Backoff, retry};
     let http = shipgate_http::HttpClient::new(&shipgate_http::ClientConfig {
         request_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
         ..Default::default()
     })
     .map_err(|e| Error::with_source(crate::ErrorKind::Driver, "cannot build an HTTP client", e))?;
-    let step = shipgate_http::Step::get(url)
-        .map_err(|e| Error::with_source(crate::ErrorKind::Config, "`test_url` is not a URL", e))?;
-    let policy = Backoff {
-        max_delay: Duration::from_secs(2),
-        ..Backoff::exponential(Duration::from_millis(100)).within(timeout)
+    let config = crate::config::HealthConfig {
+        url: url.to_owned(),
+        asserts: Vec::new(),
+        timeout,
+        interval: Duration::from_millis(500),
     };
-    let (ok, _) = retry(&policy, |_| {
-        let (http, step) = (http.clone(), &step);
-        async move {
-            let mut vars = shipgate_http::TemplateVars::new();
-            let mut jar = shipgate_http::CookieJar::new();
-            let outcome = shipgate_http::run_step(&http, step, &mut vars, &mut jar).await;
-            if outcome.passed() {
-                Attempt::Done(Ok(()))
-            } else {
-                Attempt::again(Err(crate::step::why(&outcome)))
-            }
-        }
-    })
-    .await;
-    ok.map_err(|why| {
-        driver_error(format!(
-            "the new side did not answer well through the test listener ({url}) within {}: {why}",
-            humantime::format_duration(timeout)
-        ))
-    })?;
-    tracing::info!(target: "shipgate_deploy::progress", "ecs: {url} answers well");
+    let line = crate::step::health(&http, &config, "")
+        .await
+        .map_err(|why| {
+            driver_error(format!(
+                "the new side did not answer well through the test listener ({url}): {why}"
+            ))
+        })?;
+    tracing::info!(target: "shipgate_deploy::progress", "ecs: {url} answers well: {line}");
     Ok(())
 }
 
