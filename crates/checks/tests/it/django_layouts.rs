@@ -269,3 +269,39 @@ async fn via_cli_asks_django_and_fails_when_the_files_disagree() {
     assert_eq!(outcome, Outcome::Fail, "{message}");
     assert!(message.contains("via = \"cli\""), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_leaf_under_latest_is_said_as_django_says_it() {
+    require("Django");
+    let site = Site::new(|dir, settings| {
+        write(&dir.join("orders/__init__.py"), "");
+        write(&dir.join("orders/migrations/__init__.py"), "");
+        write(
+            &dir.join("orders/migrations/0001_initial.py"),
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = [(\"payments\", \"__latest__\")]\n    operations = []\n",
+        );
+        settings.replace("    \"billing\",\n", "    \"billing\",\n    \"orders\",\n")
+    });
+    site.manage(&["migrate", "--no-input"]);
+    // A new leaf of payments: orders' `__latest__` now names it, unapplied. (Not
+    // shop's: its squash is a leaf too, sorted first, and Django takes that.)
+    site.manage(&["makemigrations", "payments", "--empty", "-n", "backfill"]);
+    let refused = Command::new("python3")
+        .args(["manage.py", "migrate", "--no-input"])
+        .current_dir(site.dir.path())
+        .env("DB_ENGINE", "sqlite")
+        .env("DB_NAME", &site.db)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let said = text(&refused);
+    assert!(!refused.status.success(), "Django refuses: {said}");
+    assert!(said.contains("InconsistentMigrationHistory"), "{said}");
+    let (outcome, _, message) = site.shipgate(&[]).await;
+    assert_eq!(outcome, Outcome::Fail, "{message}");
+    assert!(
+        message.contains("InconsistentMigrationHistory")
+            && message.contains("Migration orders.0001_initial is applied before its dependency payments.0001_backfill"),
+        "{message}"
+    );
+}

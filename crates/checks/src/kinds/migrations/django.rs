@@ -24,6 +24,8 @@ pub(super) struct Project {
     pub(super) nodes: BTreeSet<Key>,
     /// Squashed migrations and what each replaces.
     pub(super) squashes: BTreeMap<Key, Vec<Key>>,
+    /// Each migration's `dependencies`, as written (`__first__`, `__latest__` kept).
+    pub(super) dependencies: BTreeMap<Key, Vec<Key>>,
     /// The labels of the apps found.
     pub(super) labels: BTreeSet<String>,
 }
@@ -52,6 +54,9 @@ static INSTALLED_APPS_CHANGED: LazyLock<regex::Regex> = LazyLock::new(|| {
 /// `"label": "dotted.module"` or `"label": None`.
 static MODULE_ENTRY: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"['"](\w+)['"]\s*:\s*(None|['"]([\w.]+)['"])"#));
+/// The start of `dependencies = [`.
+static DEPENDENCIES: LazyLock<regex::Regex> =
+    LazyLock::new(|| pattern(r"(?m)^\s+dependencies\s*(?::[^=]+)?=\s*[\[(]"));
 /// One `("app", "name")` pair.
 static PAIR: LazyLock<regex::Regex> =
     LazyLock::new(|| pattern(r#"[(\[]\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*,?\s*[)\]]"#));
@@ -288,7 +293,13 @@ fn label(app: &Path) -> String {
 
 /// The pairs of a migration's `replaces`, or none.
 fn replaces(source: &str) -> Option<Vec<Key>> {
-    let start = REPLACES.find(source)?.end();
+    pairs_after(source, &REPLACES)
+}
+
+/// The pairs of the list `start` opens in `source` (a migration's `replaces` or
+/// `dependencies`), or none when there is no such list.
+fn pairs_after(source: &str, start: &regex::Regex) -> Option<Vec<Key>> {
+    let start = start.find(source)?.end();
     // The list ends at the bracket that closes the one the match ended with.
     let mut depth = 1usize;
     let mut end = source.len();
@@ -333,6 +344,9 @@ pub(super) fn project(dir: &Path) -> Result<Project, String> {
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             if let Some(replaced) = replaces(&source) {
                 p.squashes.insert(key.clone(), replaced);
+            }
+            if let Some(deps) = pairs_after(&source, &DEPENDENCIES) {
+                p.dependencies.insert(key.clone(), deps);
             }
             p.nodes.insert(key);
         }
@@ -383,12 +397,59 @@ pub(super) fn status(project: &Project, applied: &[Key], only: &[String]) -> Sta
         .filter(|k| ours(&k.0) && !project.nodes.contains(*k) && !replaced.contains(k))
         .map(id)
         .collect();
+    status.inconsistent = inconsistent(project, &nodes, &done, &ours);
     status.unreadable = only
         .iter()
         .filter(|o| !project.labels.contains(*o))
         .map(|o| format!("app {o} (in `apps`) has no migrations package below `dir`"))
         .collect();
     status
+}
+
+/// Django's `check_consistent_history`: an applied migration whose dependency (in the
+/// apps this check answers for) is not applied makes `migrate` refuse with
+/// InconsistentMigrationHistory, whatever is pending. `__first__` and `__latest__`
+/// are resolved as Django's loader does: the app's root and its leaf.
+fn inconsistent(
+    project: &Project,
+    nodes: &BTreeSet<Key>,
+    done: &BTreeSet<Key>,
+    ours: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    // As Django's graph has them while it resolves dependencies: every module (a
+    // squash included), a leaf having no child and a root no parent in its own app;
+    // the first of each, sorted, is the one taken.
+    let same_app = |k: &Key| -> Vec<&Key> {
+        project
+            .dependencies
+            .get(k)
+            .map(|d| d.iter().filter(|p| p.0 == k.0).collect())
+            .unwrap_or_default()
+    };
+    let with_children: BTreeSet<&Key> = project.nodes.iter().flat_map(same_app).collect();
+    let resolve = |dep: &Key| -> Option<Key> {
+        let mut of_app = project.nodes.iter().filter(|(a, _)| *a == dep.0);
+        match dep.1.as_str() {
+            "__first__" => of_app.find(|k| same_app(k).is_empty()).cloned(),
+            "__latest__" => of_app.find(|k| !with_children.contains(k)).cloned(),
+            _ => Some(dep.clone()),
+        }
+    };
+    let mut out = Vec::new();
+    for (key, deps) in &project.dependencies {
+        if !done.contains(key) || !nodes.contains(key) || !ours(&key.0) {
+            continue;
+        }
+        for dep in deps.iter().filter_map(resolve) {
+            if ours(&dep.0) && nodes.contains(&dep) && !done.contains(&dep) {
+                out.push(format!(
+                    "Migration {}.{} is applied before its dependency {}.{}",
+                    key.0, key.1, dep.0, dep.1
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The argument text of each `name(` call in `text` (parentheses balanced).

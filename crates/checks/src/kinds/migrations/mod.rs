@@ -91,6 +91,9 @@ pub(crate) struct Status {
     /// What the reader met and could not place (an app named in `apps` that has no
     /// migrations on disk): never passed over in silence.
     pub(crate) unreadable: Vec<String>,
+    /// Django: applied migrations whose dependencies are not, which makes `migrate`
+    /// refuse (InconsistentMigrationHistory) rather than run what is pending.
+    pub(crate) inconsistent: Vec<String>,
 }
 
 impl Status {
@@ -112,6 +115,15 @@ impl Status {
                     self.unreadable.join("; ")
                 ))
                 .recommend("point `dir` at the project, or fix the layout this names"),
+            );
+        }
+        if !self.inconsistent.is_empty() {
+            out.push(
+                Observation::fail(format!(
+                    "{framework} will refuse to migrate (InconsistentMigrationHistory): {}",
+                    self.inconsistent.join("; ")
+                ))
+                .recommend("apply the dependency first (migrate APP NAME), or, if the schema already has it, record it with migrate --fake APP NAME; a plain migrate fails"),
             );
         }
         if !self.pending.is_empty() {
