@@ -92,6 +92,15 @@ green = {{ service = "shop-green", target_group = "{green}" }}
         command_in(&self.moto, self.dir.path(), args)
     }
 
+    /// shipgate-deploy with `args` started, its output piped.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
@@ -147,12 +156,7 @@ fn half_on_green(site: &BlueGreen, mut child: std::process::Child) -> std::proce
 #[test]
 fn a_shift_in_steps_then_a_rollback_shifts_back_in_one_change() {
     let site = BlueGreen::new("steps = [25, 50]\nbake = \"1500ms\"", &[]);
-    let mut child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = site.spawn(&["deploy", "--release", "v2"]);
     let seen = shares_while(&site, &mut child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -174,12 +178,7 @@ fn a_shift_in_steps_then_a_rollback_shifts_back_in_one_change() {
         text(&out)
     );
 
-    let mut child = site
-        .command(&["rollback"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = site.spawn(&["rollback"]);
     let seen = shares_while(&site, &mut child);
     let out = child.wait_with_output().unwrap();
     let all = text(&out);
@@ -197,12 +196,7 @@ fn a_shift_in_steps_then_a_rollback_shifts_back_in_one_change() {
 #[test]
 fn an_alarm_during_the_bake_time_shifts_all_traffic_back_and_fails() {
     let site = BlueGreen::new("steps = [50]\nbake = \"60s\"", &["shop-5xx"]);
-    let child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = site.spawn(&["deploy", "--release", "v2"]);
     let child = half_on_green(&site, child);
     moto_shop::set_alarm(&site.moto, "shop-5xx", "ALARM").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -241,12 +235,7 @@ fn a_new_side_that_fails_through_the_test_listener_gets_no_production_traffic() 
 #[test]
 fn killed_during_the_bake_then_resumed_finishes_the_shift_with_one_revision() {
     let site = BlueGreen::new("steps = [50]\nbake = \"60s\"", &[]);
-    let child = site
-        .command(&["deploy", "--release", "v2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = site.spawn(&["deploy", "--release", "v2"]);
     let mut child = half_on_green(&site, child);
     child.kill().unwrap();
     child.wait().unwrap();
